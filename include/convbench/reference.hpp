@@ -1,0 +1,41 @@
+// The oracle: plain loops anyone can check by eye. Never optimised.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "convbench/layer.hpp"
+
+namespace convbench {
+
+// Offset of element (n, c, h, w) of an N x C x H x W tensor stored in `layout`.
+inline int64_t offset(Layout layout, int64_t C, int64_t H, int64_t W, int64_t n, int64_t c,
+                      int64_t h, int64_t w) {
+  return layout == Layout::nchw ? ((n * C + c) * H + h) * W + w : ((n * H + h) * W + w) * C + c;
+}
+
+// Grouped 2-D convolution. Weights are [oc][ic/g][kh][kw] (PyTorch's layout), bias
+// is [oc] or null. src and dst are in `layout`. When mac_count is not null it is
+// increased by every multiply-add performed (taps in padding are skipped).
+void conv_ref(const ConvDesc& d, Layout layout, const float* src, const float* wei,
+              const float* bias, float* dst, int64_t* mac_count = nullptr);
+
+void act_ref(Act a, float* data, int64_t n);
+
+// Weights and biases of every stage of a layer, in PyTorch's layout.
+struct LayerData {
+  std::vector<std::vector<float>> weights;
+  std::vector<std::vector<float>> biases;  // empty vectors when the layer has no bias
+};
+
+// Deterministic data from a seed. Values are small multiples of 1/8 so that
+// sums are exact in float whatever the summation order (benchdnn's trick).
+void fill_data(float* p, int64_t n, uint64_t seed, uint64_t stream);
+LayerData make_layer_data(const Layer& l, uint64_t seed);
+std::vector<float> make_input(const Layer& l, Layout layout, uint64_t seed);
+
+// Runs every stage of the layer with conv_ref; returns the output in `layout`.
+std::vector<float> layer_ref(const Layer& l, Layout layout, const LayerData& data,
+                             const float* src, int64_t* mac_count = nullptr);
+
+}  // namespace convbench

@@ -1,0 +1,103 @@
+#include "convbench/reference.hpp"
+
+namespace convbench {
+
+void conv_ref(const ConvDesc& d, Layout layout, const float* src, const float* wei,
+              const float* bias, float* dst, int64_t* mac_count) {
+  const int64_t icg = d.icg(), ocg = d.ocg();
+  int64_t macs = 0;
+  for (int64_t n = 0; n < d.mb; ++n)
+    for (int64_t g = 0; g < d.g; ++g)
+      for (int64_t oc = 0; oc < ocg; ++oc)
+        for (int64_t oy = 0; oy < d.oh; ++oy)
+          for (int64_t ox = 0; ox < d.ow; ++ox) {
+            const int64_t o = g * ocg + oc;
+            double acc = bias ? bias[o] : 0.0;
+            for (int64_t ic = 0; ic < icg; ++ic)
+              for (int64_t ky = 0; ky < d.kh; ++ky) {
+                const int64_t iy = oy * d.sh - d.ph + ky * (d.dh + 1);
+                if (iy < 0 || iy >= d.ih) continue;
+                for (int64_t kx = 0; kx < d.kw; ++kx) {
+                  const int64_t ix = ox * d.sw - d.pw + kx * (d.dw + 1);
+                  if (ix < 0 || ix >= d.iw) continue;
+                  const int64_t c = g * icg + ic;
+                  const float x = src[offset(layout, d.ic, d.ih, d.iw, n, c, iy, ix)];
+                  const float w = wei[((o * icg + ic) * d.kh + ky) * d.kw + kx];
+                  acc += static_cast<double>(x) * w;
+                  ++macs;
+                }
+              }
+            dst[offset(layout, d.oc, d.oh, d.ow, n, o, oy, ox)] = static_cast<float>(acc);
+          }
+  if (mac_count) *mac_count += macs;
+}
+
+void act_ref(Act a, float* data, int64_t n) {
+  if (a == Act::none) return;
+  for (int64_t i = 0; i < n; ++i) data[i] = apply_act_ref(a, data[i]);
+}
+
+namespace {
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+void fill_data(float* p, int64_t n, uint64_t seed, uint64_t stream) {
+  uint64_t state = seed * 0x100000001B3ull + stream * 0x9E3779B97F4A7C15ull + 1;
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = static_cast<float>(static_cast<int>(splitmix64(state) % 9) - 4) * 0.125f;
+}
+
+LayerData make_layer_data(const Layer& l, uint64_t seed) {
+  LayerData data;
+  const std::vector<Stage> st = l.stages();
+  for (size_t i = 0; i < st.size(); ++i) {
+    std::vector<float> w(static_cast<size_t>(st[i].conv.wei_elems()));
+    fill_data(w.data(), static_cast<int64_t>(w.size()), seed, 1 + 2 * i);
+    data.weights.push_back(std::move(w));
+    std::vector<float> b(st[i].bias ? static_cast<size_t>(st[i].conv.oc) : 0);
+    fill_data(b.data(), static_cast<int64_t>(b.size()), seed, 2 + 2 * i);
+    data.biases.push_back(std::move(b));
+  }
+  return data;
+}
+
+std::vector<float> make_input(const Layer& l, Layout layout, uint64_t seed) {
+  // Generated in NCHW order so that both layouts hold the same logical tensor.
+  const ConvDesc& d = l.shape;
+  std::vector<float> nchw(static_cast<size_t>(d.src_elems()));
+  fill_data(nchw.data(), d.src_elems(), seed, 0);
+  if (layout == Layout::nchw) return nchw;
+  std::vector<float> out(nchw.size());
+  for (int64_t n = 0; n < d.mb; ++n)
+    for (int64_t c = 0; c < d.ic; ++c)
+      for (int64_t h = 0; h < d.ih; ++h)
+        for (int64_t w = 0; w < d.iw; ++w)
+          out[offset(layout, d.ic, d.ih, d.iw, n, c, h, w)] =
+              nchw[offset(Layout::nchw, d.ic, d.ih, d.iw, n, c, h, w)];
+  return out;
+}
+
+std::vector<float> layer_ref(const Layer& l, Layout layout, const LayerData& data,
+                             const float* src, int64_t* mac_count) {
+  const std::vector<Stage> st = l.stages();
+  std::vector<float> in, out;
+  const float* cur = src;
+  for (size_t i = 0; i < st.size(); ++i) {
+    out.assign(static_cast<size_t>(st[i].conv.dst_elems()), 0.f);
+    conv_ref(st[i].conv, layout, cur, data.weights[i].data(),
+             st[i].bias ? data.biases[i].data() : nullptr, out.data(), mac_count);
+    act_ref(st[i].act, out.data(), st[i].conv.dst_elems());
+    in.swap(out);
+    cur = in.data();
+  }
+  return in;
+}
+
+}  // namespace convbench

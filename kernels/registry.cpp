@@ -1,0 +1,25 @@
+// The ordered list of backends (oneDNN's cpu_convolution_list, in spirit):
+// adding a kernel is adding one line here.
+#include "convbench/backend.hpp"
+
+namespace convbench {
+
+const Backend& reference_backend();
+
+const std::vector<const Backend*>& backends() {
+  static const std::vector<const Backend*> list = {
+      &reference_backend(),
+  };
+  return list;
+}
+
+const Backend& find_backend(std::string_view name) {
+  std::string known;
+  for (const Backend* b : backends()) {
+    if (b->name() == name) return *b;
+    known += (known.empty() ? "" : ", ") + std::string(b->name());
+  }
+  throw Error("unknown backend '" + std::string(name) + "' (known: " + known + ")");
+}
+
+}  // namespace convbench
