@@ -1,0 +1,171 @@
+// convbench-run: runs one layer on one backend, prints its median time and
+// implementation, and can save every tensor as .npy for checking elsewhere.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "convbench/backend.hpp"
+#include "convbench/cost.hpp"
+#include "convbench/json.hpp"
+#include "convbench/npy.hpp"
+#include "tool_main.hpp"
+
+using namespace convbench;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<float> to_nchw(const std::vector<float>& v, Layout layout, int64_t N, int64_t C,
+                           int64_t H, int64_t W) {
+  if (layout == Layout::nchw) return v;
+  std::vector<float> out(v.size());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          out[offset(Layout::nchw, C, H, W, n, c, h, w)] = v[offset(layout, C, H, W, n, c, h, w)];
+  return out;
+}
+
+// Writes every file into a fresh sibling folder, then moves them into place, so
+// that a failure leaves no partial set behind.
+void save(const fs::path& dir, const Layer& l, Layout layout, const LayerData& data,
+          const std::vector<float>& src, const std::vector<float>& dst) {
+  if (fs::exists(dir) && !fs::is_directory(dir))
+    throw Error("--save: " + dir.string() + " exists and is not a folder");
+  const fs::path tmp = dir.string() + ".partial-" + std::to_string(::getpid());
+  std::error_code ec;
+  fs::create_directories(tmp, ec);
+  if (ec) throw Error("--save: cannot create " + tmp.string() + ": " + ec.message());
+  std::vector<std::string> names;
+  try {
+    const ConvDesc& s = l.shape;
+    const std::vector<Stage> st = l.stages();
+    write_npy((tmp / "input.npy").string(), to_nchw(src, layout, s.mb, s.ic, s.ih, s.iw).data(),
+              {s.mb, s.ic, s.ih, s.iw});
+    names.push_back("input.npy");
+    nlohmann::json stages = nlohmann::json::array();
+    for (size_t i = 0; i < st.size(); ++i) {
+      const ConvDesc& c = st[i].conv;
+      const std::string w = "weights" + std::to_string(i) + ".npy";
+      write_npy((tmp / w).string(), data.weights[i].data(), {c.oc, c.icg(), c.kh, c.kw});
+      names.push_back(w);
+      if (st[i].bias) {
+        const std::string b = "bias" + std::to_string(i) + ".npy";
+        write_npy((tmp / b).string(), data.biases[i].data(), {c.oc});
+        names.push_back(b);
+      }
+      nlohmann::json js = to_json(c);
+      js["shape"] = js["desc"];
+      js.erase("desc");
+      js["role"] = to_string(st[i].role);
+      js["act"] = to_string(st[i].act);
+      js["bias"] = st[i].bias;
+      stages.push_back(js);
+    }
+    write_npy((tmp / "output.npy").string(),
+              to_nchw(dst, layout, s.mb, s.oc, s.oh, s.ow).data(), {s.mb, s.oc, s.oh, s.ow});
+    names.push_back("output.npy");
+    const nlohmann::json problem = {{"kind", to_string(l.kind)},
+                                    {"shape", s.str()},
+                                    {"act", to_string(l.act)},
+                                    {"act_each", l.act_each},
+                                    {"bias", l.bias},
+                                    {"padding_order", "top, left, bottom, right"},
+                                    {"stages", stages}};
+    {
+      std::ofstream f(tmp / "problem.json");
+      f << problem.dump(2) << "\n";
+      if (!f) throw Error("--save: cannot write problem.json");
+    }
+    names.push_back("problem.json");
+    if (!fs::exists(dir)) {
+      fs::rename(tmp, dir);
+      return;
+    }
+    for (const std::string& n : names) fs::rename(tmp / n, dir / n);
+    fs::remove_all(tmp);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Run one convolution layer on one backend", "convbench-run"};
+  std::string kind = "normal", shape, act = "none", backend = "ref", layout = "nchw", save_dir;
+  bool act_each = false, bias = false;
+  uint64_t seed = 1;
+  int iters = 10;
+  app.add_option("--kind", kind, "normal, spatial, depthwise or dw_spatial")->capture_default_str();
+  app.add_option("--shape", shape, "benchdnn descriptor, e.g. mb1ic64ih56oc64oh56kh3");
+  app.add_option("--act", act, "none, relu, elu or tanh")->capture_default_str();
+  app.add_flag("--act-each", act_each, "activation after every stage");
+  app.add_flag("--bias", bias, "a bias per stage");
+  app.add_option("--backend", backend, "backend name, or 'list'")->capture_default_str();
+  app.add_option("--layout", layout, "user tensor layout: nchw or nhwc")->capture_default_str();
+  app.add_option("--seed", seed, "seed for inputs and weights")->capture_default_str();
+  app.add_option("--iters", iters, "timed runs (after one warm-up)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--save", save_dir, "write input, weights, output (.npy) and problem.json");
+  return tool_main(app, argc, argv, [&] {
+    if (backend == "list") {
+      for (const Backend* b : backends()) {
+        const std::string why = b->unavailable();
+        std::printf("%-24s %s\n", std::string(b->name()).c_str(),
+                    why.empty() ? "available" : ("unavailable: " + why).c_str());
+      }
+      return 0;
+    }
+    if (shape.empty()) throw Error("--shape is required");
+    Layer l;
+    l.kind = parse_kind(kind);
+    l.shape = ConvDesc::parse(shape);
+    l.act = parse_act(act);
+    l.act_each = act_each;
+    l.bias = bias;
+    const Layout lay = parse_layout(layout);
+    const Backend& b = find_backend(backend);
+    if (std::string why = b.unavailable(); !why.empty())
+      throw Error("backend " + backend + " is unavailable: " + why);
+    if (std::string why = b.refuse(l, lay); !why.empty())
+      throw Error("backend " + backend + " refuses " + l.str() + ": " + why);
+    const LayerCost cost = layer_cost(l);
+
+    const LayerData data = make_layer_data(l, seed);
+    const std::vector<float> src = make_input(l, lay, seed);
+    std::vector<float> dst(static_cast<size_t>(l.shape.dst_elems()));
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    std::unique_ptr<Prepared> p = b.prepare(l, lay, data);
+    const double prepare_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+    p->run(src.data(), dst.data());  // warm-up
+    std::vector<double> ms;
+    for (int i = 0; i < iters; ++i) {
+      const auto s = clock::now();
+      p->run(src.data(), dst.data());
+      ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - s).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    const double med = ms.size() % 2 ? ms[ms.size() / 2]
+                                     : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+    if (!save_dir.empty()) save(save_dir, l, lay, data, src, dst);
+    std::printf("layer    %s\n", l.str().c_str());
+    std::printf("backend  %s (%s), layout %s, seed %llu\n", backend.c_str(), p->impl().c_str(),
+                layout.c_str(), static_cast<unsigned long long>(seed));
+    std::printf("time     median %.4f ms over %d runs (min %.4f, max %.4f), prepare %.3f ms\n",
+                med, iters, ms.front(), ms.back(), prepare_ms);
+    std::printf("rate     %.2f GFLOP/s nominal, %.2f GFLOP/s effective\n",
+                cost.total.flops() / (med * 1e6), cost.total.flops_effective() / (med * 1e6));
+    if (!save_dir.empty()) std::printf("saved    %s\n", save_dir.c_str());
+    return 0;
+  });
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, every Debian package convbench builds, tests or plots
+# with; installs nothing that is already there. Sourced by bench.sh and test.sh.
+set -euo pipefail
+
+CONVBENCH_PACKAGES=(
+  # toolchain
+  g++ cmake ninja-build pkg-config clang libclang-rt-14-dev
+  # libraries (the README says why each one is here)
+  nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev
+  # Python tools and their tests (Debian's /usr/bin/python3 sees these)
+  python3 python3-numpy python3-pytest
+)
+
+missing=()
+for p in "${CONVBENCH_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: error: packages missing and not root: ${missing[*]}" >&2
+    exit 2
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
