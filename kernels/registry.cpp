@@ -5,10 +5,14 @@
 namespace convbench {
 
 const Backend& reference_backend();
+const Backend& onednn_backend();
+const Backend& onednn_plain_backend();
 
 const std::vector<const Backend*>& backends() {
   static const std::vector<const Backend*> list = {
       &reference_backend(),
+      &onednn_backend(),
+      &onednn_plain_backend(),
   };
   return list;
 }

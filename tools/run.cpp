@@ -100,7 +100,10 @@ void save(const fs::path& dir, const Layer& l, Layout layout, const LayerData& d
 
 int main(int argc, char** argv) {
   CLI::App app{"Run one convolution layer on one backend", "convbench-run"};
-  std::string kind = "normal", shape, act = "none", backend = "ref", layout = "nchw", save_dir;
+  std::string kind = "normal", shape, act = "none", backend = "ref", layout = "nhwc", save_dir;
+  std::string precision = "f32";
+  bool unfused = false;
+  int nthreads = 1;
   bool act_each = false, bias = false;
   uint64_t seed = 1;
   int iters = 10;
@@ -110,7 +113,10 @@ int main(int argc, char** argv) {
   app.add_flag("--act-each", act_each, "activation after every stage");
   app.add_flag("--bias", bias, "a bias per stage");
   app.add_option("--backend", backend, "backend name, or 'list'")->capture_default_str();
-  app.add_option("--layout", layout, "user tensor layout: nchw or nhwc")->capture_default_str();
+  app.add_option("--layout", layout, "layout of the input and output tensors: nchw or nhwc")->capture_default_str();
+  app.add_option("--precision", precision, "f32, bf16 or int8")->capture_default_str();
+  app.add_flag("--unfused", unfused, "run the activation as a pass of its own");
+  app.add_option("--threads", nthreads, "threads")->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_option("--seed", seed, "seed for inputs and weights")->capture_default_str();
   app.add_option("--iters", iters, "timed runs (after one warm-up)")
       ->capture_default_str()
@@ -132,12 +138,17 @@ int main(int argc, char** argv) {
     l.act = parse_act(act);
     l.act_each = act_each;
     l.bias = bias;
-    const Layout lay = parse_layout(layout);
+    RunConfig cfg;
+    cfg.layout = parse_layout(layout);
+    cfg.precision = parse_precision(precision);
+    cfg.fuse_act = !unfused;
+    const Layout lay = cfg.layout;
     const Backend& b = find_backend(backend);
+    set_threads(nthreads);
     if (std::string why = b.unavailable(); !why.empty())
       throw Error("backend " + backend + " is unavailable: " + why);
-    if (std::string why = b.refuse(l, lay); !why.empty())
-      throw Error("backend " + backend + " refuses " + l.str() + ": " + why);
+    if (std::string why = b.refuse(l, cfg); !why.empty())
+      throw Error("backend " + backend + " refuses " + l.str() + " " + cfg.str() + ": " + why);
     const LayerCost cost = layer_cost(l);
 
     const LayerData data = make_layer_data(l, seed);
@@ -145,7 +156,7 @@ int main(int argc, char** argv) {
     std::vector<float> dst(static_cast<size_t>(l.shape.dst_elems()));
     using clock = std::chrono::steady_clock;
     const auto t0 = clock::now();
-    std::unique_ptr<Prepared> p = b.prepare(l, lay, data);
+    std::unique_ptr<Prepared> p = b.prepare(l, cfg, data);
     const double prepare_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
     p->run(src.data(), dst.data());  // warm-up
     std::vector<double> ms;
@@ -159,8 +170,12 @@ int main(int argc, char** argv) {
                                      : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
     if (!save_dir.empty()) save(save_dir, l, lay, data, src, dst);
     std::printf("layer    %s\n", l.str().c_str());
-    std::printf("backend  %s (%s), layout %s, seed %llu\n", backend.c_str(), p->impl().c_str(),
-                layout.c_str(), static_cast<unsigned long long>(seed));
+    std::printf("backend  %s%s%s, %s, %d thread(s), seed %llu\n", backend.c_str(),
+                b.version().empty() ? "" : " ", b.version().c_str(), cfg.str().c_str(), nthreads,
+                static_cast<unsigned long long>(seed));
+    for (const Prepared::Step& st : p->steps())
+      std::printf("step     %-12s %-12s %s\n", st.name.c_str(),
+                  std::string(to_string(st.type)).c_str(), st.impl.c_str());
     std::printf("time     median %.4f ms over %d runs (min %.4f, max %.4f), prepare %.3f ms\n",
                 med, iters, ms.front(), ms.back(), prepare_ms);
     std::printf("rate     %.2f GFLOP/s nominal, %.2f GFLOP/s effective\n",

@@ -8,6 +8,8 @@ CONVBENCH_PACKAGES=(
   g++ cmake ninja-build pkg-config clang libclang-rt-14-dev
   # libraries (the README says why each one is here)
   nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev
+  libdnnl-dev libopenblas-openmp-dev libeigen3-dev libhwy-dev
+  libxnnpack-dev libpthreadpool-dev
   # Python tools and their tests (Debian's /usr/bin/python3 sees these)
   python3 python3-numpy python3-pytest
 )

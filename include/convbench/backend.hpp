@@ -2,6 +2,7 @@
 // A backend prepares a layer once (packing, primitives, workspace), then runs it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,14 +13,48 @@
 
 namespace convbench {
 
-// A layer made ready to run: only run() is timed.
+enum class Precision { f32, bf16, int8 };
+std::string_view to_string(Precision p);
+Precision parse_precision(std::string_view s);  // throws Error
+
+// How a layer is run: the user tensors' layout, the arithmetic, and whether the
+// activation is fused into the convolution or run as a pass of its own.
+struct RunConfig {
+  Layout layout = Layout::nhwc;
+  Precision precision = Precision::f32;
+  bool fuse_act = true;
+  std::string str() const;  // "nhwc/f32" plus "/unfused"
+};
+
+// What one step of a prepared layer is, for per-layer-type profiles.
+enum class StepType { conv, depthwise, pointwise, activation, reorder, other };
+std::string_view to_string(StepType t);
+StepType step_type(StageRole r);
+
+// A layer made ready to run: only run() is timed. A run is a fixed sequence of
+// steps (reorders, convolutions, activations) that can also be timed one by one.
 class Prepared {
  public:
+  struct Step {
+    std::string name;  // e.g. "stage0", "reorder:src", "act1"
+    StepType type;
+    std::string impl;  // what runs, e.g. "brgconv:avx512_core"
+    std::function<void()> fn;
+  };
+
   virtual ~Prepared() = default;
   // src and dst are the user tensors, in the layout the layer was prepared for.
-  virtual void run(const float* src, float* dst) = 0;
-  // What actually runs, stage by stage (e.g. "ref_direct:nchw").
-  virtual std::string impl() const = 0;
+  void run(const float* src, float* dst);
+  // The same, recording each step's wall time in seconds into step_seconds.
+  void run_timed(const float* src, float* dst, std::vector<double>& step_seconds);
+  const std::vector<Step>& steps() const { return steps_; }
+  // Every step's implementation, "name=impl" joined by " ".
+  std::string impl() const;
+
+ protected:
+  std::vector<Step> steps_;
+  const float* src_ = nullptr;  // valid while a run is in progress
+  float* dst_ = nullptr;
 };
 
 class Backend {
@@ -28,15 +63,26 @@ class Backend {
   virtual std::string_view name() const = 0;
   // Non-empty: why this backend cannot run on this machine or build.
   virtual std::string unavailable() const { return {}; }
-  // Non-empty: why this backend refuses this problem.
-  virtual std::string refuse(const Layer& l, Layout layout) const = 0;
-  virtual std::unique_ptr<Prepared> prepare(const Layer& l, Layout layout,
+  // Non-empty: why this backend refuses this problem or configuration.
+  virtual std::string refuse(const Layer& l, const RunConfig& cfg) const = 0;
+  virtual std::unique_ptr<Prepared> prepare(const Layer& l, const RunConfig& cfg,
                                             const LayerData& data) const = 0;
+  // Library name and version, e.g. "oneDNN 2.6.3"; empty for our own code.
+  virtual std::string version() const { return {}; }
+  // Called by set_threads(); for libraries with their own thread pools.
+  virtual void on_threads(int n) const {}
+  // Largest acceptable normalised error against the reference (see tests).
+  virtual double tolerance(const RunConfig& cfg) const;
 };
 
 // In a fixed order: the reference comes first, as the oracle.
 const std::vector<const Backend*>& backends();
 // Throws Error naming the known backends when there is no such name.
 const Backend& find_backend(std::string_view name);
+
+// The one place the thread count is set: the OpenMP runtime shared by oneDNN,
+// OpenBLAS and our kernels, and every backend's own pool.
+void set_threads(int n);
+int threads();
 
 }  // namespace convbench

@@ -35,7 +35,10 @@ LayerData make_layer_data(const Layer& l, uint64_t seed);
 std::vector<float> make_input(const Layer& l, Layout layout, uint64_t seed);
 
 // Runs every stage of the layer with conv_ref; returns the output in `layout`.
+// max_preact, when given, receives the largest |value| any stage produced before
+// its activation: the scale at which quantisation errors arise.
 std::vector<float> layer_ref(const Layer& l, Layout layout, const LayerData& data,
-                             const float* src, int64_t* mac_count = nullptr);
+                             const float* src, int64_t* mac_count = nullptr,
+                             float* max_preact = nullptr);
 
 }  // namespace convbench

@@ -10,25 +10,22 @@ class RefPrepared final : public Prepared {
       : stages_(l.stages()), layout_(layout), data_(data) {
     for (size_t i = 0; i + 1 < stages_.size(); ++i)
       tmp_.emplace_back(static_cast<size_t>(stages_[i].conv.dst_elems()));
-  }
-
-  void run(const float* src, float* dst) override {
-    const float* cur = src;
-    for (size_t i = 0; i < stages_.size(); ++i) {
-      float* out = i + 1 == stages_.size() ? dst : tmp_[i].data();
-      const Stage& s = stages_[i];
-      conv_ref(s.conv, layout_, cur, data_.weights[i].data(),
-               s.bias ? data_.biases[i].data() : nullptr, out);
-      act_ref(s.act, out, s.conv.dst_elems());
-      cur = out;
-    }
-  }
-
-  std::string impl() const override {
-    return "ref_direct:" + std::string(to_string(layout_));
+    const std::string impl = "ref_direct:" + std::string(to_string(layout));
+    for (size_t i = 0; i < stages_.size(); ++i)
+      steps_.push_back({"stage" + std::to_string(i), step_type(stages_[i].role), impl,
+                        [this, i] { stage(i); }});
   }
 
  private:
+  void stage(size_t i) {
+    const float* in = i == 0 ? src_ : tmp_[i - 1].data();
+    float* out = i + 1 == stages_.size() ? dst_ : tmp_[i].data();
+    const Stage& s = stages_[i];
+    conv_ref(s.conv, layout_, in, data_.weights[i].data(), s.bias ? data_.biases[i].data() : nullptr,
+             out);
+    act_ref(s.act, out, s.conv.dst_elems());
+  }
+
   std::vector<Stage> stages_;
   Layout layout_;
   LayerData data_;
@@ -38,13 +35,14 @@ class RefPrepared final : public Prepared {
 class RefBackend final : public Backend {
  public:
   std::string_view name() const override { return "ref"; }
-  std::string refuse(const Layer& l, Layout) const override {
+  std::string refuse(const Layer& l, const RunConfig& cfg) const override {
     l.stages();  // throws for shapes the kind cannot take
+    if (cfg.precision != Precision::f32) return "the reference computes in f32 only";
     return {};
   }
-  std::unique_ptr<Prepared> prepare(const Layer& l, Layout layout,
+  std::unique_ptr<Prepared> prepare(const Layer& l, const RunConfig& cfg,
                                     const LayerData& data) const override {
-    return std::make_unique<RefPrepared>(l, layout, data);
+    return std::make_unique<RefPrepared>(l, cfg.layout, data);
   }
 };
 

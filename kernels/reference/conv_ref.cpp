@@ -1,5 +1,8 @@
 #include "convbench/reference.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace convbench {
 
 void conv_ref(const ConvDesc& d, Layout layout, const float* src, const float* wei,
@@ -85,7 +88,7 @@ std::vector<float> make_input(const Layer& l, Layout layout, uint64_t seed) {
 }
 
 std::vector<float> layer_ref(const Layer& l, Layout layout, const LayerData& data,
-                             const float* src, int64_t* mac_count) {
+                             const float* src, int64_t* mac_count, float* max_preact) {
   const std::vector<Stage> st = l.stages();
   std::vector<float> in, out;
   const float* cur = src;
@@ -93,6 +96,8 @@ std::vector<float> layer_ref(const Layer& l, Layout layout, const LayerData& dat
     out.assign(static_cast<size_t>(st[i].conv.dst_elems()), 0.f);
     conv_ref(st[i].conv, layout, cur, data.weights[i].data(),
              st[i].bias ? data.biases[i].data() : nullptr, out.data(), mac_count);
+    if (max_preact)
+      for (float v : out) *max_preact = std::max(*max_preact, std::fabs(v));
     act_ref(st[i].act, out.data(), st[i].conv.dst_elems());
     in.swap(out);
     cur = in.data();

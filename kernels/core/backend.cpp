@@ -1,0 +1,108 @@
+#include "convbench/backend.hpp"
+
+#include <omp.h>
+
+#include <chrono>
+
+namespace convbench {
+
+std::string_view to_string(Precision p) {
+  switch (p) {
+    case Precision::f32: return "f32";
+    case Precision::bf16: return "bf16";
+    case Precision::int8: return "int8";
+  }
+  return "?";
+}
+
+Precision parse_precision(std::string_view s) {
+  for (Precision p : {Precision::f32, Precision::bf16, Precision::int8})
+    if (s == to_string(p)) return p;
+  throw Error("unknown precision '" + std::string(s) + "' (expected f32, bf16 or int8)");
+}
+
+std::string RunConfig::str() const {
+  return std::string(to_string(layout)) + "/" + std::string(to_string(precision)) +
+         (fuse_act ? "" : "/unfused");
+}
+
+std::string_view to_string(StepType t) {
+  switch (t) {
+    case StepType::conv: return "convolution";
+    case StepType::depthwise: return "depthwise";
+    case StepType::pointwise: return "pointwise";
+    case StepType::activation: return "activation";
+    case StepType::reorder: return "reorder";
+    case StepType::other: return "other";
+  }
+  return "?";
+}
+
+StepType step_type(StageRole r) {
+  switch (r) {
+    case StageRole::conv:
+    case StageRole::conv_kx1: return StepType::conv;
+    case StageRole::dw_kxk:
+    case StageRole::dw_kx1:
+    case StageRole::dw_1xk: return StepType::depthwise;
+    case StageRole::pointwise: return StepType::pointwise;
+  }
+  return StepType::other;
+}
+
+void Prepared::run(const float* src, float* dst) {
+  src_ = src;
+  dst_ = dst;
+  for (const Step& s : steps_) s.fn();
+}
+
+void Prepared::run_timed(const float* src, float* dst, std::vector<double>& step_seconds) {
+  using clock = std::chrono::steady_clock;
+  src_ = src;
+  dst_ = dst;
+  step_seconds.assign(steps_.size(), 0.0);
+  auto t = clock::now();
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    steps_[i].fn();
+    const auto now = clock::now();
+    step_seconds[i] = std::chrono::duration<double>(now - t).count();
+    t = now;
+  }
+}
+
+std::string Prepared::impl() const {
+  std::string s;
+  for (const Step& st : steps_) s += (s.empty() ? "" : " ") + st.name + "=" + st.impl;
+  return s;
+}
+
+// Normalised error bounds, max|y - ref| / max(1, largest pre-activation value),
+// by precision:
+// f32: the data are multiples of 1/8, so every convolution sum is exact in float
+//      and differences come only from vectorised activations (a few ulp);
+// bf16: 8 significant bits for intermediates: 2^-8 relative per rounding, a few
+//      roundings per layer;
+// int8: 7 bits per quantised tensor (max-abs scaling), errors add per stage.
+double Backend::tolerance(const RunConfig& cfg) const {
+  switch (cfg.precision) {
+    case Precision::f32: return 1e-5;
+    case Precision::bf16: return 1e-2;
+    case Precision::int8: return 5e-2;
+  }
+  return 0;
+}
+
+namespace {
+int g_threads = 1;
+}
+
+void set_threads(int n) {
+  if (n < 1) throw Error("thread count must be at least 1 (got " + std::to_string(n) + ")");
+  g_threads = n;
+  omp_set_num_threads(n);
+  for (const Backend* b : backends()) b->on_threads(n);
+}
+
+int threads() { return g_threads; }
+
+}  // namespace convbench

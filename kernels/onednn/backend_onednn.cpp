@@ -1,0 +1,394 @@
+// oneDNN: every stage a convolution primitive (forward inference, depthwise via
+// groups), created at prepare and executed at run. Activations as fused post-ops
+// or as separate eltwise primitives; user tensors in plain NCHW/NHWC with the
+// reorders into and out of oneDNN's chosen layouts run as steps of their own.
+#include <oneapi/dnnl/dnnl.hpp>
+#include <oneapi/dnnl/dnnl_debug.h>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "convbench/backend.hpp"
+
+namespace convbench {
+namespace {
+
+using dnnl::algorithm;
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+std::string isa_name(dnnl::cpu_isa isa) {
+  switch (static_cast<dnnl_cpu_isa_t>(isa)) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "isa" + std::to_string(static_cast<int>(isa));
+  }
+}
+
+// "f32:acdb" for NHWC, "f32:aBcd16b" for a 16-channel blocked layout: dims from
+// the outermost stride in, upper case where blocked, then the inner blocks.
+std::string fmt(const memory::desc& md) {
+  const dnnl_memory_desc_t& d = md.data;
+  std::string s = std::string(dnnl_dt2str(d.data_type)) + ":";
+  if (d.format_kind != dnnl_blocked) return s + dnnl_fmt_kind2str(d.format_kind);
+  const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+  std::vector<int> order(static_cast<size_t>(d.ndims));
+  for (int i = 0; i < d.ndims; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int x, int y) { return b.strides[x] > b.strides[y]; });
+  for (int i : order) {
+    bool blocked = false;
+    for (int k = 0; k < b.inner_nblks; ++k) blocked |= b.inner_idxs[k] == i;
+    s += static_cast<char>((blocked ? 'A' : 'a') + i);
+  }
+  for (int k = 0; k < b.inner_nblks; ++k)
+    s += std::to_string(b.inner_blks[k]) + static_cast<char>('a' + b.inner_idxs[k]);
+  return s;
+}
+
+algorithm eltwise_alg(Act a) {
+  switch (a) {
+    case Act::relu: return algorithm::eltwise_relu;
+    case Act::elu: return algorithm::eltwise_elu;
+    case Act::tanh: return algorithm::eltwise_tanh;
+    case Act::none: break;
+  }
+  return algorithm::undef;
+}
+
+float eltwise_alpha(Act a) { return a == Act::elu ? 1.f : 0.f; }
+
+tag user_tag(Layout l) { return l == Layout::nchw ? tag::nchw : tag::nhwc; }
+
+memory::dims weight_dims(const ConvDesc& c) {
+  if (c.g == 1) return {c.oc, c.ic, c.kh, c.kw};
+  return {c.g, c.ocg(), c.icg(), c.kh, c.kw};
+}
+
+float max_abs(const float* p, int64_t n) {
+  float m = 0.f;
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(p[i]));
+  return m > 0.f ? m : 1.f;
+}
+
+// Plan of one stage: its primitive descriptor and what surrounds it.
+struct StagePlan {
+  Stage stage;
+  dnnl::convolution_forward::primitive_desc pd;
+  dt src_dt, dst_dt;
+  float src_scale = 1.f;         // int8: real = scale * quantised
+  std::vector<float> wei_scale;  // int8: per output channel
+};
+
+// The mode a registry entry stands for: oneDNN's own layouts, or plain ones.
+enum class LayoutMode { any, plain };
+
+class OnednnPlan {
+ public:
+  OnednnPlan(const Layer& l, const RunConfig& cfg, LayoutMode mode, const LayerData* data)
+      : layer_(l), cfg_(cfg), mode_(mode) {
+    const std::vector<Stage> st = l.stages();
+    std::vector<float> calib_max;  // int8: max |x| at each stage input
+    if (cfg.precision == Precision::int8 && data) calib_max = calibrate(l, *data);
+    if (cfg.precision == Precision::int8 && !data) calib_max.assign(st.size(), 1.f);
+    for (size_t i = 0; i < st.size(); ++i) {
+      StagePlan sp{st[i], {}, dt::f32, dt::f32, 1.f, {}};
+      const bool last = i + 1 == st.size();
+      switch (cfg.precision) {
+        case Precision::f32: break;
+        case Precision::bf16:
+          sp.src_dt = dt::bf16;
+          sp.dst_dt = last ? dt::f32 : dt::bf16;
+          break;
+        case Precision::int8: {
+          // u8 where the input is known non-negative (after a ReLU), s8 otherwise:
+          // oneDNN 2.6 has no zero-point support in its fast int8 convolutions.
+          const bool nonneg = i > 0 && st[i - 1].act == Act::relu;
+          sp.src_dt = nonneg ? dt::u8 : dt::s8;
+          sp.src_scale = calib_max[i] / (nonneg ? 255.f : 127.f);
+          sp.dst_dt = dt::f32;  // dequantised inside the convolution
+          if (data) {
+            const ConvDesc& c = st[i].conv;
+            const int64_t per_oc = c.icg() * c.kh * c.kw;
+            for (int64_t o = 0; o < c.oc; ++o)
+              sp.wei_scale.push_back(max_abs(data->weights[i].data() + o * per_oc, per_oc) / 127.f);
+          } else {
+            sp.wei_scale.assign(static_cast<size_t>(st[i].conv.oc), 1.f);
+          }
+          break;
+        }
+      }
+      sp.pd = make_pd(sp);
+      plans_.push_back(std::move(sp));
+    }
+  }
+
+  const std::vector<StagePlan>& stages() const { return plans_; }
+
+ private:
+  dnnl::convolution_forward::primitive_desc make_pd(const StagePlan& sp) const {
+    const ConvDesc& c = sp.stage.conv;
+    const bool plain = mode_ == LayoutMode::plain;
+    const tag act_tag = plain ? user_tag(cfg_.layout) : tag::any;
+    const memory::desc src({c.mb, c.ic, c.ih, c.iw}, sp.src_dt, act_tag);
+    const memory::desc dst({c.mb, c.oc, c.oh, c.ow}, sp.dst_dt, act_tag);
+    const dt wdt = cfg_.precision == Precision::f32    ? dt::f32
+                   : cfg_.precision == Precision::bf16 ? dt::bf16
+                                                       : dt::s8;
+    const memory::desc wei(weight_dims(c), wdt, tag::any);
+    const memory::desc bias = sp.stage.bias ? memory::desc({c.oc}, dt::f32, tag::x) : memory::desc();
+    dnnl::primitive_attr attr;
+    dnnl::post_ops po;
+    if (cfg_.fuse_act && sp.stage.act != Act::none)
+      po.append_eltwise(1.f, eltwise_alg(sp.stage.act), eltwise_alpha(sp.stage.act), 0.f);
+    attr.set_post_ops(po);
+    if (cfg_.precision == Precision::int8) {
+      std::vector<float> oscale(sp.wei_scale.size());
+      for (size_t o = 0; o < oscale.size(); ++o) oscale[o] = sp.src_scale * sp.wei_scale[o];
+      attr.set_output_scales(1 << 1, oscale);
+    }
+    dnnl::convolution_forward::desc d(
+        dnnl::prop_kind::forward_inference, algorithm::convolution_direct, src, wei, bias, dst,
+        {c.sh, c.sw}, {c.dh, c.dw}, {c.ph, c.pw}, {c.pb, c.pr});
+    return dnnl::convolution_forward::primitive_desc(d, attr, engine());
+  }
+
+  // Static calibration, as post-training quantisation does it: the range of each
+  // stage's input, with the layer's weights, over a few calibration inputs drawn
+  // like (but not equal to) the benchmark's inputs. The maximum of an
+  // intermediate varies by 30 % and more between draws, and clipping costs far
+  // more accuracy than a coarser scale, so the range is widened by half, but
+  // never beyond the analytic bound |bias| + sum |w| * (input bound), which no
+  // input can exceed (every activation here has |act(x)| <= |x|).
+  static std::vector<float> calibrate(const Layer& l, const LayerData& data) {
+    const std::vector<Stage> st = l.stages();
+    std::vector<float> seen(st.size(), 0.f);
+    for (uint64_t draw = 0; draw < 8; ++draw) {
+      std::vector<float> x = make_input(l, Layout::nchw, 0xCA11B0 + draw);
+      seen[0] = std::max(seen[0], max_abs(x.data(), static_cast<int64_t>(x.size())));
+      for (size_t i = 0; i + 1 < st.size(); ++i) {
+        std::vector<float> y(static_cast<size_t>(st[i].conv.dst_elems()));
+        conv_ref(st[i].conv, Layout::nchw, x.data(), data.weights[i].data(),
+                 st[i].bias ? data.biases[i].data() : nullptr, y.data());
+        act_ref(st[i].act, y.data(), st[i].conv.dst_elems());
+        seen[i + 1] = std::max(seen[i + 1], max_abs(y.data(), static_cast<int64_t>(y.size())));
+        x.swap(y);
+      }
+    }
+    std::vector<float> range = {seen[0]};  // the input generator's range is exact
+    float bound = seen[0];
+    for (size_t i = 0; i + 1 < st.size(); ++i) {
+      const ConvDesc& c = st[i].conv;
+      const int64_t per_oc = c.icg() * c.kh * c.kw;
+      float next = 0.f;
+      for (int64_t o = 0; o < c.oc; ++o) {
+        float sum = st[i].bias ? std::fabs(data.biases[i][o]) : 0.f;
+        for (int64_t j = 0; j < per_oc; ++j) sum += std::fabs(data.weights[i][o * per_oc + j]) * bound;
+        next = std::max(next, sum);
+      }
+      bound = next;
+      range.push_back(std::min(bound, 1.5f * seen[i + 1]));
+    }
+    return range;
+  }
+
+  Layer layer_;
+  RunConfig cfg_;
+  LayoutMode mode_;
+  std::vector<StagePlan> plans_;
+};
+
+class OnednnPrepared final : public Prepared {
+ public:
+  OnednnPrepared(const Layer& l, const RunConfig& cfg, LayoutMode mode, const LayerData& data)
+      : strm_(engine()) {
+    OnednnPlan plan(l, cfg, mode, &data);
+    const ConvDesc& s = l.shape;
+    const tag ut = user_tag(cfg.layout);
+    usr_src_ = memory({{s.mb, s.ic, s.ih, s.iw}, dt::f32, ut}, engine(), DNNL_MEMORY_NONE);
+    usr_dst_ = memory({{s.mb, s.oc, s.oh, s.ow}, dt::f32, ut}, engine(), DNNL_MEMORY_NONE);
+
+    memory cur = usr_src_;  // the tensor the next stage reads, in its current form
+    bool cur_is_user_src = true;
+    const auto& stages = plan.stages();
+    for (size_t i = 0; i < stages.size(); ++i) {
+      const StagePlan& sp = stages[i];
+      const ConvDesc& c = sp.stage.conv;
+      const bool last = i + 1 == stages.size();
+      const std::string tagname = "stage" + std::to_string(i);
+
+      // Bring the input into the primitive's layout and type (quantising for int8).
+      memory src = cur;
+      if (cur.get_desc() != sp.pd.src_desc()) {
+        src = memory(sp.pd.src_desc(), engine());
+        dnnl::primitive_attr rattr;
+        if (cfg.precision == Precision::int8) rattr.set_output_scales(0, {1.f / sp.src_scale});
+        add_reorder(i == 0 ? "reorder:src" : "reorder:" + tagname, cur, src, rattr,
+                    i == 0 && cur_is_user_src);
+      }
+
+      // Weights and bias: reordered (and quantised) once, here, not timed.
+      memory wei(sp.pd.weights_desc(), engine());
+      {
+        const tag wt = c.g == 1 ? tag::oihw : tag::goihw;
+        memory usr_wei({weight_dims(c), dt::f32, wt}, engine(),
+                       const_cast<float*>(data.weights[i].data()));
+        dnnl::primitive_attr wattr;
+        if (cfg.precision == Precision::int8) {
+          std::vector<float> inv(sp.wei_scale.size());
+          for (size_t o = 0; o < inv.size(); ++o) inv[o] = 1.f / sp.wei_scale[o];
+          wattr.set_output_scales(c.g == 1 ? 1 << 0 : (1 << 0) | (1 << 1), inv);
+        }
+        dnnl::reorder(dnnl::reorder::primitive_desc(usr_wei, wei, wattr))
+            .execute(strm_, usr_wei, wei);
+      }
+      memory bias;
+      if (sp.stage.bias) {
+        bias = memory({{c.oc}, dt::f32, tag::x}, engine());
+        float* b = static_cast<float*>(bias.get_data_handle());
+        for (int64_t o = 0; o < c.oc; ++o)
+          b[o] = data.biases[i][o] /
+                 (cfg.precision == Precision::int8 ? sp.src_scale * sp.wei_scale[o] : 1.f);
+      }
+      strm_.wait();
+
+      // Output: straight into the user tensor when the layouts agree.
+      const bool to_user = last && sp.pd.dst_desc() == usr_dst_.get_desc();
+      memory dst = to_user ? usr_dst_ : memory(sp.pd.dst_desc(), engine());
+      dnnl::convolution_forward conv(sp.pd);
+      std::unordered_map<int, memory> args = {
+          {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+      if (sp.stage.bias) args[DNNL_ARG_BIAS] = bias;
+      keep_.push_back(wei);
+      const bool reads_user = i == 0 && src == usr_src_;
+      steps_.push_back({tagname, step_type(sp.stage.role), describe(sp),
+                        [this, conv, args, reads_user, to_user] {
+                          if (reads_user) usr_src_.set_data_handle(const_cast<float*>(src_));
+                          if (to_user) usr_dst_.set_data_handle(dst_);
+                          conv.execute(strm_, args);
+                          strm_.wait();
+                        }});
+      if (!cfg.fuse_act && sp.stage.act != Act::none) {
+        dnnl::eltwise_forward::desc ed(dnnl::prop_kind::forward_inference,
+                                       eltwise_alg(sp.stage.act), sp.pd.dst_desc(),
+                                       eltwise_alpha(sp.stage.act), 0.f);
+        dnnl::eltwise_forward::primitive_desc epd(ed, engine());
+        dnnl::eltwise_forward elt(epd);
+        steps_.push_back({"act" + std::to_string(i), StepType::activation,
+                          std::string(epd.impl_info_str()) + " " + std::string(to_string(sp.stage.act)),
+                          [this, elt, dst, to_user] {
+                            if (to_user) usr_dst_.set_data_handle(dst_);
+                            elt.execute(strm_, {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}});
+                            strm_.wait();
+                          }});
+      }
+      cur = dst;
+      cur_is_user_src = false;
+      if (last && !to_user) add_reorder("reorder:dst", dst, usr_dst_, {}, false);
+    }
+  }
+
+ private:
+  static std::string describe(const StagePlan& sp) {
+    std::string s = std::string(sp.pd.impl_info_str()) + " src=" + fmt(sp.pd.src_desc()) +
+                    " wei=" + fmt(sp.pd.weights_desc()) + " dst=" + fmt(sp.pd.dst_desc());
+    return s;
+  }
+
+  void add_reorder(const std::string& name, const memory& from, const memory& to,
+                   const dnnl::primitive_attr& attr, bool from_user) {
+    dnnl::reorder::primitive_desc rpd(from, to, attr);
+    dnnl::reorder r(rpd);
+    const bool to_user = to == usr_dst_;
+    memory f = from, t = to;
+    steps_.push_back({name, StepType::reorder,
+                      std::string(rpd.impl_info_str()) + " " + fmt(from.get_desc()) + "->" +
+                          fmt(to.get_desc()),
+                      [this, r, f, t, from_user, to_user]() mutable {
+                        if (from_user) usr_src_.set_data_handle(const_cast<float*>(src_));
+                        if (to_user) usr_dst_.set_data_handle(dst_);
+                        r.execute(strm_, f, t);
+                        strm_.wait();
+                      }});
+  }
+
+  dnnl::stream strm_;
+  memory usr_src_, usr_dst_;
+  std::vector<memory> keep_;
+};
+
+class OnednnBackend final : public Backend {
+ public:
+  explicit OnednnBackend(LayoutMode mode) : mode_(mode) {}
+  std::string_view name() const override {
+    return mode_ == LayoutMode::any ? "onednn" : "onednn_plain";
+  }
+  std::string version() const override {
+    const dnnl_version_t* v = dnnl_version();
+    return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+           std::to_string(v->patch) + " isa " + isa_name(dnnl::get_effective_cpu_isa());
+  }
+  std::string refuse(const Layer& l, const RunConfig& cfg) const override {
+    l.stages();
+    if (cfg.precision == Precision::bf16 && !has_bf16())
+      return "this CPU has no bf16 support (oneDNN's isa is " +
+             isa_name(dnnl::get_effective_cpu_isa()) + ")";
+    if (cfg.precision == Precision::int8 && !has_int8())
+      return "oneDNN has no int8 convolutions below avx2 here";
+    try {
+      OnednnPlan plan(l, cfg, mode_, nullptr);
+      for (const StagePlan& sp : plan.stages())
+        if (std::string(sp.pd.impl_info_str()).find("ref") == 0 &&
+            cfg.precision != Precision::f32)
+          return "oneDNN offers only its reference implementation (" +
+                 std::string(sp.pd.impl_info_str()) + ") for " + sp.stage.conv.str();
+    } catch (const dnnl::error& e) {
+      return std::string("oneDNN cannot create the primitive: ") + e.what();
+    }
+    return {};
+  }
+  std::unique_ptr<Prepared> prepare(const Layer& l, const RunConfig& cfg,
+                                    const LayerData& data) const override {
+    return std::make_unique<OnednnPrepared>(l, cfg, mode_, data);
+  }
+
+ private:
+  static bool has_bf16() {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+  }
+  static bool has_int8() {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    return (isa & dnnl_cpu_isa_avx2) == dnnl_cpu_isa_avx2;
+  }
+  LayoutMode mode_;
+};
+
+}  // namespace
+
+const Backend& onednn_backend() {
+  static const OnednnBackend b(LayoutMode::any);
+  return b;
+}
+
+const Backend& onednn_plain_backend() {
+  static const OnednnBackend b(LayoutMode::plain);
+  return b;
+}
+
+}  // namespace convbench

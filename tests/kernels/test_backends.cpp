@@ -1,0 +1,139 @@
+// Every registered backend against the reference: all kinds x activations x
+// k = 1..9 x layouts x precisions x fused/unfused, on awkward shapes (odd
+// channels and sizes, strides, dilation, asymmetric padding, batch > 1), with
+// NaN-poisoned outputs and fixed seeds printed on failure.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <cstring>
+#include <map>
+
+#include "convbench/backend.hpp"
+
+namespace convbench {
+namespace {
+
+// Base shapes; the kernel size is substituted into kh and kw.
+struct Base {
+  int64_t mb, ic, ih, iw, oc, sh, sw, dh, dw;
+  bool same;  // output size = input / stride (asymmetric padding for even k)
+};
+const Base kBases[] = {
+    {2, 7, 11, 9, 13, 1, 1, 0, 0, true},   // channel tails, batch 2
+    {1, 3, 13, 13, 17, 2, 2, 0, 0, false},  // stride 2, valid padding
+    {1, 17, 12, 10, 5, 1, 2, 1, 0, true},  // dilation, mixed stride
+    {1, 1, 9, 7, 3, 3, 1, 0, 1, true},     // one channel, stride 3
+    {1, 33, 10, 10, 31, 1, 1, 0, 0, true},
+};
+
+bool make_shape(const Base& b, int k, ConvDesc& out) {
+  const int64_t exth = (k - 1) * (b.dh + 1) + 1, extw = (k - 1) * (b.dw + 1) + 1;
+  try {
+    if (b.same) {
+      const int64_t oh = (b.ih + b.sh - 1) / b.sh, ow = (b.iw + b.sw - 1) / b.sw;
+      const int64_t ph = std::max<int64_t>(0, ((oh - 1) * b.sh + exth - b.ih) / 2);
+      const int64_t pw = std::max<int64_t>(0, ((ow - 1) * b.sw + extw - b.iw) / 2);
+      out = ConvDesc::make(1, b.mb, b.ic, b.ih, b.iw, b.oc, k, k, b.sh, b.sw, ph, pw, b.dh, b.dw,
+                           oh, ow);
+    } else {
+      out = ConvDesc::make(1, b.mb, b.ic, b.ih, b.iw, b.oc, k, k, b.sh, b.sw, 0, 0, b.dh, b.dw);
+    }
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+// max |y - ref| / max(1, scale), where scale is the largest magnitude any stage
+// produced before its activation: quantisation errors arise at that scale, and no
+// activation here amplifies an error (all are 1-Lipschitz), so a saturating tanh
+// must not shrink the yardstick.
+double normalised_error(const std::vector<float>& y, const std::vector<float>& ref,
+                        float preact_scale, size_t& at) {
+  const float scale = std::max(1.f, preact_scale);
+  double worst = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (std::isnan(y[i]) != std::isnan(ref[i])) {
+      at = i;
+      return std::numeric_limits<double>::infinity();
+    }
+    const double e = std::fabs(static_cast<double>(y[i]) - ref[i]) / scale;
+    if (e > worst) worst = e, at = i;
+  }
+  return worst;
+}
+
+class BackendTest : public ::testing::TestWithParam<const Backend*> {};
+
+TEST_P(BackendTest, MatchesReference) {
+  const Backend& b = *GetParam();
+  if (!b.unavailable().empty()) GTEST_SKIP() << b.unavailable();
+  const uint64_t seed = 1234;
+  std::map<std::string, int> refused;
+  int checked = 0, failures = 0;
+  std::map<std::string, double> worst;  // by precision, printed to justify the tolerances
+  for (int k = 1; k <= 9; ++k)
+    for (int bi : {k % 5, (k + 2) % 5}) {
+      ConvDesc shape;
+      if (!make_shape(kBases[bi], k, shape)) continue;
+      for (Kind kind : kAllKinds)
+        for (Act act : kAllActs)
+          for (Layout layout : {Layout::nchw, Layout::nhwc})
+            for (Precision prec : {Precision::f32, Precision::bf16, Precision::int8})
+              for (bool fuse : {true, false}) {
+                if (!fuse && act == Act::none) continue;
+                Layer l;
+                l.kind = kind, l.shape = shape, l.act = act;
+                l.act_each = (k + bi) % 2 == 0;
+                l.bias = k % 3 != 0;
+                RunConfig cfg{layout, prec, fuse};
+                const std::string why = b.refuse(l, cfg);
+                if (!why.empty()) {
+                  ++refused[std::string(to_string(prec)) + ": " + why.substr(0, 80)];
+                  continue;
+                }
+                const LayerData data = make_layer_data(l, seed);
+                const std::vector<float> src = make_input(l, layout, seed);
+                float preact = 0.f;
+                const std::vector<float> ref =
+                    layer_ref(l, layout, data, src.data(), nullptr, &preact);
+                std::unique_ptr<Prepared> p = b.prepare(l, cfg, data);
+                std::vector<float> y(ref.size(), std::numeric_limits<float>::quiet_NaN());
+                p->run(src.data(), y.data());
+                size_t at = 0;
+                const double err = normalised_error(y, ref, preact, at);
+                ++checked;
+                double& w = worst[std::string(to_string(prec))];
+                w = std::max(w, err);
+                if (!(err <= b.tolerance(cfg))) {
+                  if (++failures <= 10)
+                    ADD_FAILURE() << b.name() << " " << l.str() << " " << cfg.str() << " seed "
+                                  << seed << ": normalised error " << err << " > "
+                                  << b.tolerance(cfg) << " at " << at << " (got " << y[at]
+                                  << ", want " << ref[at] << ") impl " << p->impl();
+                  continue;
+                }
+                // A second run on the same prepared layer gives the same result.
+                std::vector<float> y2(ref.size(), std::numeric_limits<float>::quiet_NaN());
+                p->run(src.data(), y2.data());
+                if (std::memcmp(y.data(), y2.data(), y.size() * sizeof(float)) != 0 &&
+                    ++failures <= 10)
+                  ADD_FAILURE() << b.name() << " " << l.str() << " " << cfg.str()
+                                << ": second run differs";
+              }
+    }
+  for (const auto& [why, n] : refused) std::printf("  %s refused %d cases: %s\n", std::string(b.name()).c_str(), n, why.c_str());
+  for (const auto& [prec, err] : worst)
+    std::printf("  %s %s: worst normalised error %.3g\n", std::string(b.name()).c_str(),
+                prec.c_str(), err);
+  std::printf("  %s: %d cases checked, %d failed\n", std::string(b.name()).c_str(), checked,
+              failures);
+  EXPECT_GT(checked, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, BackendTest, ::testing::ValuesIn(backends()),
+                         [](const auto& info) { return std::string(info.param->name()); });
+
+}  // namespace
+}  // namespace convbench
