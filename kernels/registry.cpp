@@ -7,12 +7,18 @@ namespace convbench {
 const Backend& reference_backend();
 const Backend& onednn_backend();
 const Backend& onednn_plain_backend();
+const Backend& im2col_openblas_backend();
+const Backend& im2col_eigen_backend();
+const Backend& xnnpack_backend();
 
 const std::vector<const Backend*>& backends() {
   static const std::vector<const Backend*> list = {
       &reference_backend(),
       &onednn_backend(),
       &onednn_plain_backend(),
+      &im2col_openblas_backend(),
+      &im2col_eigen_backend(),
+      &xnnpack_backend(),
   };
   return list;
 }

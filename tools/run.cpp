@@ -165,17 +165,33 @@ int main(int argc, char** argv) {
       p->run(src.data(), dst.data());
       ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - s).count());
     }
+    // Then the same number of runs timed step by step, for the breakdown.
+    std::vector<std::vector<double>> step_ms(p->steps().size());
+    std::vector<double> one;
+    for (int i = 0; i < iters; ++i) {
+      p->run_timed(src.data(), dst.data(), one);
+      for (size_t k = 0; k < one.size(); ++k) step_ms[k].push_back(one[k] * 1e3);
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+    };
     std::sort(ms.begin(), ms.end());
-    const double med = ms.size() % 2 ? ms[ms.size() / 2]
-                                     : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+    const double med = median(ms);
     if (!save_dir.empty()) save(save_dir, l, lay, data, src, dst);
     std::printf("layer    %s\n", l.str().c_str());
     std::printf("backend  %s%s%s, %s, %d thread(s), seed %llu\n", backend.c_str(),
                 b.version().empty() ? "" : " ", b.version().c_str(), cfg.str().c_str(), nthreads,
                 static_cast<unsigned long long>(seed));
-    for (const Prepared::Step& st : p->steps())
-      std::printf("step     %-12s %-12s %s\n", st.name.c_str(),
-                  std::string(to_string(st.type)).c_str(), st.impl.c_str());
+    double reorder_ms = 0;
+    for (size_t k = 0; k < p->steps().size(); ++k) {
+      const Prepared::Step& st = p->steps()[k];
+      const double m = median(step_ms[k]);
+      if (st.type == StepType::reorder) reorder_ms += m;
+      std::printf("step     %-14s %-12s %9.4f ms  %s\n", st.name.c_str(),
+                  std::string(to_string(st.type)).c_str(), m, st.impl.c_str());
+    }
+    if (reorder_ms > 0) std::printf("reorders %.4f ms of the run\n", reorder_ms);
     std::printf("time     median %.4f ms over %d runs (min %.4f, max %.4f), prepare %.3f ms\n",
                 med, iters, ms.front(), ms.back(), prepare_ms);
     std::printf("rate     %.2f GFLOP/s nominal, %.2f GFLOP/s effective\n",

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <unordered_map>
 
 #include "convbench/backend.hpp"
@@ -340,8 +341,10 @@ class OnednnBackend final : public Backend {
   }
   std::string version() const override {
     const dnnl_version_t* v = dnnl_version();
+    const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
     return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-           std::to_string(v->patch) + " isa " + isa_name(dnnl::get_effective_cpu_isa());
+           std::to_string(v->patch) + " isa " + isa_name(dnnl::get_effective_cpu_isa()) +
+           (cap ? std::string(" (capped by ONEDNN_MAX_CPU_ISA=") + cap + ")" : "");
   }
   std::string refuse(const Layer& l, const RunConfig& cfg) const override {
     l.stages();

@@ -47,6 +47,14 @@ expect_error "unknown layout 'chwn'" "$run" --shape ic3ih5oc3kh3 --layout chwn
 expect_error "--iters" "$run" --shape ic3ih5oc3kh3 --iters 0
 expect_error "--seed" "$run" --shape ic3ih5oc3kh3 --seed banana
 
+expect_error "NHWC tensors only" "$run" --shape ic3ih5oc3kh3 --backend xnnpack --layout nchw
+expect_error "f32 only" "$run" --shape ic3ih5oc3kh3 --backend im2col_openblas --precision int8
+expect_error "unknown precision 'fp8'" "$run" --shape ic3ih5oc3kh3 --backend onednn --precision fp8
+expect_ok "$run" --kind depthwise --shape mb1ic8ih9oc8oh9kh3 --backend onednn --layout nchw --act elu --unfused --iters 2
+grep -q 'reorder:src' "$tmp/out" || bad "onednn on nchw shows no input reorder step"
+grep -q '^reorders ' "$tmp/out" || bad "onednn on nchw reports no reorder time"
+grep -q 'act1 ' "$tmp/out" || bad "--unfused shows no activation step"
+
 expect_ok "$run" --backend list
 grep -q '^ref ' "$tmp/out" || bad "--backend list does not name ref"
 expect_ok "$run" --kind dw_spatial --shape mb1ic5ih9oc7oh9kh3 --act elu --iters 2
