@@ -1,8 +1,26 @@
 #!/usr/bin/env bash
-# The main job: set up, build Release into build/, print the four kinds' costs
-# for the default layer.
+# The main job: set up, build Release into build/, then the default sweep: the
+# four kinds x relu/elu/tanh x k = 1..9 on the main backends, one thread, one
+# Google Benchmark JSON per (kind, activation, k) under results/<timestamp>/.
+# An interrupted sweep keeps every finished file; `tools/bench.sh --resume [DIR]`
+# finishes only what is missing (in DIR, or the newest results folder).
+# Extra arguments after `--` go to build/bin/convbench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+resume="" extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --resume)
+      resume=latest
+      if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then resume=$2; shift; fi ;;
+    --) shift; extra=("$@"); break ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "bench.sh: error: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+
 bash tools/setup.sh
 # This machine's shell forces OpenBLAS onto its AVX2 kernels; measure it as it
 # detects the CPU itself unless asked not to (the core in use is recorded anyway).
@@ -11,4 +29,50 @@ if [ "${CONVBENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]; then
 fi
 cmake --preset release >/dev/null
 cmake --build --preset release
-build/bin/convbench-calc --kind all --shape "${CONVBENCH_SHAPE:-mb1ic64ih56oc64oh56kh3}" --act relu
+
+if [ -n "$resume" ]; then
+  if [ "$resume" = latest ]; then
+    out=$(ls -d results/*/ 2>/dev/null | sort | tail -n 1)
+    [ -n "$out" ] || { echo "bench.sh: error: --resume: no results folder to resume" >&2; exit 2; }
+  else
+    out=$resume
+  fi
+  [ -d "$out" ] || { echo "bench.sh: error: --resume: $out is not a folder" >&2; exit 2; }
+  out=${out%/}
+else
+  out=results/$(date -u +%Y%m%dT%H%M%SZ)
+  mkdir -p "$out"
+fi
+
+# The main backends: oneDNN and the best hand-written one, where built.
+backends=${CONVBENCH_BACKENDS:-onednn}
+for b in $(build/bin/convbench-run --backend list | awk '$2 == "available" {print $1}'); do
+  case "$b" in direct_*|hand_*) backends="$backends,$b" ;; esac
+done
+
+kinds=(normal spatial depthwise dw_spatial)
+acts=(relu elu tanh)
+total=$(( ${#kinds[@]} * ${#acts[@]} * 9 )) n=0 ran=0
+echo "bench: results in $out, backends $backends"
+for kind in "${kinds[@]}"; do
+  for act in "${acts[@]}"; do
+    for k in 1 2 3 4 5 6 7 8 9; do
+      n=$((n + 1))
+      file="$out/${kind}_${act}_k$k.json"
+      if [ -s "$file" ]; then continue; fi
+      build/bin/convbench --kinds="$kind" --acts="$act" --k="$k" --backends="$backends" \
+        --benchmark_out="$file.tmp" --benchmark_out_format=json \
+        --benchmark_min_time="${CONVBENCH_MIN_TIME:-0.3}" --benchmark_format=console \
+        ${extra[@]+"${extra[@]}"} >"$file.log" 2>&1 || {
+          echo "bench: $kind/$act/k:$k failed:" >&2; tail -n 20 "$file.log" >&2; exit 1; }
+      mv "$file.tmp" "$file"
+      ran=$((ran + 1))
+      # One progress line per finished case: its name, time and share of peak.
+      grep -E "^$kind/$act/" "$file.log" | awk -v n="$n" -v t="$total" \
+        '{ pct=""; for (i = 1; i <= NF; ++i) if ($i ~ /^peak_pct=/) pct=$i;
+           printf "[%d/%d] %-60s %10s %s  %s\n", n, t, $1, $2, $3, pct }'
+      rm -f "$file.log"
+    done
+  done
+done
+echo "bench: $ran case group(s) run, $((total - ran)) already there; results in $out"

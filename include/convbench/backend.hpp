@@ -29,7 +29,8 @@ struct RunConfig {
 // What one step of a prepared layer is, for per-layer-type profiles.
 enum class StepType { conv, depthwise, pointwise, activation, reorder, other };
 std::string_view to_string(StepType t);
-StepType step_type(StageRole r);
+// depthwise / pointwise / convolution, from what the stage computes.
+StepType step_type(const Stage& s);
 
 // A layer made ready to run: only run() is timed. A run is a fixed sequence of
 // steps (reorders, convolutions, activations) that can also be timed one by one.

@@ -38,16 +38,10 @@ std::string_view to_string(StepType t) {
   return "?";
 }
 
-StepType step_type(StageRole r) {
-  switch (r) {
-    case StageRole::conv:
-    case StageRole::conv_kx1: return StepType::conv;
-    case StageRole::dw_kxk:
-    case StageRole::dw_kx1:
-    case StageRole::dw_1xk: return StepType::depthwise;
-    case StageRole::pointwise: return StepType::pointwise;
-  }
-  return StepType::other;
+StepType step_type(const Stage& s) {
+  if (s.conv.is_depthwise()) return StepType::depthwise;
+  if (s.conv.kh == 1 && s.conv.kw == 1 && s.conv.g == 1) return StepType::pointwise;
+  return StepType::conv;
 }
 
 void Prepared::run(const float* src, float* dst) {

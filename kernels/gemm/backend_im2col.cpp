@@ -61,7 +61,7 @@ class Im2colPrepared final : public Prepared {
                                std::string(to_string(cfg.layout)) + "+" + lib +
                                (r.st.conv.g > 1 ? " x" + std::to_string(r.st.conv.g) + " groups" : "") +
                                (fused_act && r.st.act != Act::none ? " +" + std::string(to_string(r.st.act)) : "");
-      steps_.push_back({"stage" + std::to_string(i), step_type(r.st.role), impl,
+      steps_.push_back({"stage" + std::to_string(i), step_type(r.st), impl,
                         [this, i, fused_act] { stage(i, fused_act); }});
       if (!fused_act)
         steps_.push_back({"act" + std::to_string(i), StepType::activation,

@@ -277,7 +277,7 @@ class OnednnPrepared final : public Prepared {
       if (sp.stage.bias) args[DNNL_ARG_BIAS] = bias;
       keep_.push_back(wei);
       const bool reads_user = i == 0 && src == usr_src_;
-      steps_.push_back({tagname, step_type(sp.stage.role), describe(sp),
+      steps_.push_back({tagname, step_type(sp.stage), describe(sp),
                         [this, conv, args, reads_user, to_user] {
                           if (reads_user) usr_src_.set_data_handle(const_cast<float*>(src_));
                           if (to_user) usr_dst_.set_data_handle(dst_);

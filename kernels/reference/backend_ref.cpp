@@ -12,7 +12,7 @@ class RefPrepared final : public Prepared {
       tmp_.emplace_back(static_cast<size_t>(stages_[i].conv.dst_elems()));
     const std::string impl = "ref_direct:" + std::string(to_string(layout));
     for (size_t i = 0; i < stages_.size(); ++i)
-      steps_.push_back({"stage" + std::to_string(i), step_type(stages_[i].role), impl,
+      steps_.push_back({"stage" + std::to_string(i), step_type(stages_[i]), impl,
                         [this, i] { stage(i); }});
   }
 

@@ -71,7 +71,7 @@ class XnnPrepared final : public Prepared {
                 std::numeric_limits<float>::infinity(), 0, &op),
             "create convolution");
       ops_[i].reset(op);
-      steps_.push_back({"stage" + std::to_string(i), step_type(s.role),
+      steps_.push_back({"stage" + std::to_string(i), step_type(s),
                         std::string("xnn_convolution_nhwc_f32") + (relu_in_clamp ? " +relu(clamp)" : ""),
                         [this, i] { conv(i); }});
       if (s.act == Act::none || relu_in_clamp) continue;

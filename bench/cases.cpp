@@ -1,0 +1,259 @@
+#include "cases.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace convbench {
+namespace {
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+int parse_int(const std::string& flag, const std::string& v, int lo, int hi) {
+  size_t used = 0;
+  long n = 0;
+  try {
+    n = std::stol(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != v.size() || v.empty())
+    throw Error(flag + ": '" + v + "' is not an integer");
+  if (n < lo || n > hi)
+    throw Error(flag + ": " + v + " is out of range (" + std::to_string(lo) + ".." +
+                std::to_string(hi) + ")");
+  return static_cast<int>(n);
+}
+
+template <class T, class F>
+std::vector<T> parse_list(const std::string& flag, const std::string& v, F parse_one) {
+  std::vector<T> out;
+  for (const std::string& item : split(v)) {
+    try {
+      out.push_back(parse_one(item));
+    } catch (const Error& e) {
+      throw Error(flag + ": " + e.what());
+    }
+  }
+  if (out.empty()) throw Error(flag + " needs at least one value");
+  return out;
+}
+
+std::string backend_segment(const std::string& backend, const RunConfig& cfg) {
+  std::string s = backend;
+  if (cfg.precision != Precision::f32) s += ":" + std::string(to_string(cfg.precision));
+  if (cfg.layout != Layout::nhwc) s += ":" + std::string(to_string(cfg.layout));
+  if (!cfg.fuse_act) s += ":unfused";
+  return s;
+}
+
+std::string k_segment(const ConvDesc& d) {
+  return d.kh == d.kw ? "k:" + std::to_string(d.kh)
+                      : "k:" + std::to_string(d.kh) + "x" + std::to_string(d.kw);
+}
+
+}  // namespace
+
+ConvDesc with_kernel(const ConvDesc& base, int k) {
+  const int64_t exth = (k - 1) * (base.dh + 1) + 1, extw = (k - 1) * (base.dw + 1) + 1;
+  const int64_t ph = std::max<int64_t>(0, ((base.oh - 1) * base.sh - base.ih + exth) / 2);
+  const int64_t pw = std::max<int64_t>(0, ((base.ow - 1) * base.sw - base.iw + extw) / 2);
+  ConvDesc d = ConvDesc::make(base.g, base.mb, base.ic, base.ih, base.iw, base.oc, k, k, base.sh,
+                              base.sw, ph, pw, base.dh, base.dw, base.oh, base.ow);
+  d.name = base.name;
+  return d;
+}
+
+std::string bench_flags_help() {
+  return R"(convbench's own flags (Google Benchmark's --benchmark_* flags work too):
+  --k=3,5              kernel sizes substituted into every shape (default 1..9
+                       for the default shape; shapes given are used as they are)
+  --kinds=LIST         normal,spatial,depthwise,dw_spatial (default: all)
+  --acts=LIST          none,relu,elu,tanh (default: relu,elu,tanh)
+  --backends=LIST      registry names (default: every available one but ref)
+  --shape=DESCRIPTOR   a base layer, repeatable (default mb1ic64ih56oc64oh56)
+  --shapes=FILE        benchdnn batch file: one descriptor per line, # comments
+  --threads=1,2        thread counts
+  --precisions=LIST    f32,bf16,int8 (default f32)
+  --layouts=LIST       nhwc,nchw: layout of the user tensors (default nhwc)
+  --fusion=LIST        fused,unfused activation (default fused)
+  --models             the phone study's 12 networks instead of single layers
+  --act-each           activation after every stage
+  --bias               a bias per stage
+  --cold-cache         rotate input/output buffers larger than the last-level cache
+  --pin                bind OpenMP threads to cores (OMP_PROC_BIND=close)
+  --seed=N             data seed (default 1)
+)";
+}
+
+BenchOptions parse_bench_flags(const std::vector<std::string>& args,
+                               std::vector<std::string>& rest) {
+  BenchOptions o;
+  bool shapes_given = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--benchmark_", 0) == 0 || a.rfind("--v=", 0) == 0) {
+      rest.push_back(a);
+      continue;
+    }
+    if (a.rfind("--", 0) != 0) throw Error("unexpected argument '" + a + "'");
+    std::string name = a, value;
+    bool has_value = false;
+    if (const size_t eq = a.find('='); eq != std::string::npos)
+      name = a.substr(0, eq), value = a.substr(eq + 1), has_value = true;
+    auto need = [&]() -> const std::string& {
+      if (!has_value) {
+        if (i + 1 >= args.size()) throw Error(name + " needs a value");
+        value = args[++i];
+        has_value = true;
+      }
+      return value;
+    };
+    auto flag_only = [&] {
+      if (has_value) throw Error(name + " takes no value");
+    };
+    if (name == "--k") {
+      o.ks = parse_list<int>(name, need(), [&](const std::string& s) { return parse_int(name, s, 1, 64); });
+    } else if (name == "--kinds") {
+      o.kinds = parse_list<Kind>(name, need(), [](const std::string& s) { return parse_kind(s); });
+    } else if (name == "--acts") {
+      o.acts = parse_list<Act>(name, need(), [](const std::string& s) { return parse_act(s); });
+    } else if (name == "--backends") {
+      o.backends = parse_list<std::string>(name, need(), [](const std::string& s) {
+        return std::string(find_backend(s).name());
+      });
+    } else if (name == "--shape") {
+      const std::string& v = need();
+      try {
+        if (!shapes_given) o.shapes.clear();
+        o.shapes.push_back(ConvDesc::parse(v));
+      } catch (const Error& e) {
+        throw Error("--shape " + v + ": " + e.what());
+      }
+      shapes_given = true;
+    } else if (name == "--shapes") {
+      if (!shapes_given) o.shapes.clear();
+      for (const ConvDesc& d : read_shape_file(need())) o.shapes.push_back(d);
+      shapes_given = true;
+    } else if (name == "--threads") {
+      o.threads = parse_list<int>(name, need(), [&](const std::string& s) { return parse_int(name, s, 1, 1024); });
+    } else if (name == "--precisions") {
+      o.precisions = parse_list<Precision>(name, need(), [](const std::string& s) { return parse_precision(s); });
+    } else if (name == "--layouts") {
+      o.layouts = parse_list<Layout>(name, need(), [](const std::string& s) { return parse_layout(s); });
+    } else if (name == "--fusion") {
+      o.fused = parse_list<bool>(name, need(), [](const std::string& s) {
+        if (s == "fused") return true;
+        if (s == "unfused") return false;
+        throw Error("unknown fusion '" + s + "' (expected fused or unfused)");
+      });
+    } else if (name == "--seed") {
+      o.seed = static_cast<uint64_t>(parse_int(name, need(), 0, 1 << 30));
+    } else if (name == "--models") {
+      flag_only(), o.models = true;
+    } else if (name == "--cold-cache") {
+      flag_only(), o.cold_cache = true;
+    } else if (name == "--pin") {
+      flag_only(), o.pin = true;
+    } else if (name == "--act-each") {
+      flag_only(), o.act_each = true;
+    } else if (name == "--bias") {
+      flag_only(), o.bias = true;
+    } else {
+      throw Error("unknown flag '" + name + "' (see --help)");
+    }
+  }
+  if (o.models && o.ks.empty()) o.ks = {3};
+  if (!shapes_given && o.ks.empty()) o.ks = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  if (o.backends.empty())
+    for (const Backend* b : backends())
+      if (b->name() != "ref" && b->unavailable().empty()) o.backends.emplace_back(b->name());
+  return o;
+}
+
+std::vector<BenchCase> make_cases(const BenchOptions& o, std::vector<std::string>& skipped) {
+  std::vector<ConvDesc> bases = o.shapes;
+  if (bases.empty()) bases.push_back(ConvDesc::parse(std::string(kDefaultBase) + "kh3"));
+  std::vector<BenchCase> out;
+  auto add = [&](BenchCase c, const std::string& shape_seg, const ConvDesc& kdesc) {
+    const Backend& b = find_backend(c.backend);
+    std::string why = b.unavailable();
+    if (why.empty()) {
+      if (c.is_model) {
+        for (const ModelLayer& ml : c.model.layers)
+          if (why = b.refuse(ml.layer, c.cfg); !why.empty()) break;
+      } else {
+        why = b.refuse(c.layer, c.cfg);
+      }
+    }
+    c.name = std::string(to_string(c.layer.kind)) + "/" + std::string(to_string(c.layer.act)) +
+             "/" + backend_segment(c.backend, c.cfg) + "/" + shape_seg + "/" + k_segment(kdesc);
+    if (o.threads.size() > 1 || c.threads != 1) c.name += "/threads:" + std::to_string(c.threads);
+    if (!why.empty()) {
+      skipped.push_back(c.name + ": " + why);
+      return;
+    }
+    out.push_back(std::move(c));
+  };
+  for (Kind kind : o.kinds)
+    for (Act act : o.acts)
+      for (const std::string& backend : o.backends)
+        for (Precision prec : o.precisions)
+          for (Layout layout : o.layouts)
+            for (bool fuse : o.fused) {
+              if (!fuse && act == Act::none) continue;
+              const RunConfig cfg{layout, prec, fuse};
+              for (int threads : o.threads) {
+                if (o.models) {
+                  for (int k : o.ks) {
+                    BenchCase c;
+                    c.is_model = true;
+                    c.model = study_model(kind, act, k);
+                    for (ModelLayer& ml : c.model.layers)
+                      ml.layer.act_each = o.act_each, ml.layer.bias = o.bias;
+                    c.layer = c.model.layers[1].layer;
+                    c.backend = backend, c.cfg = cfg, c.threads = threads;
+                    const ConvDesc kdesc = c.layer.shape;
+                    add(std::move(c), "model:study", kdesc);
+                  }
+                  continue;
+                }
+                for (const ConvDesc& base : bases) {
+                  std::vector<ConvDesc> shapes;
+                  if (o.ks.empty()) {
+                    shapes.push_back(base);
+                  } else {
+                    for (int k : o.ks) {
+                      try {
+                        shapes.push_back(with_kernel(base, k));
+                      } catch (const Error& e) {
+                        skipped.push_back(base.str() + " with k" + std::to_string(k) + ": " + e.what());
+                      }
+                    }
+                  }
+                  for (const ConvDesc& s : shapes) {
+                    BenchCase c;
+                    c.layer.kind = kind, c.layer.act = act, c.layer.shape = s;
+                    c.layer.act_each = o.act_each, c.layer.bias = o.bias;
+                    c.backend = backend, c.cfg = cfg, c.threads = threads;
+                    try {
+                      c.layer.stages();
+                    } catch (const Error& e) {
+                      skipped.push_back(c.layer.str() + ": " + e.what());
+                      continue;
+                    }
+                    add(std::move(c), s.str(), s);  // s outlives the move: it is in `shapes`
+                  }
+                }
+              }
+            }
+  return out;
+}
+
+}  // namespace convbench

@@ -1,0 +1,272 @@
+// build/bin/convbench: Google Benchmark over kind x activation x backend x
+// shape x kernel size (x precision, layout, fusion, threads), or over the phone
+// study's 12 networks. Names: <kind>/<act>/<backend>/<shape>/k:<k>[/threads:N].
+#include <benchmark/benchmark.h>
+#include <omp.h>
+#include <unistd.h>
+#include <xmmintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "cases.hpp"
+#include "convbench/cost.hpp"
+#include "probe.hpp"
+#include "runner.hpp"
+
+#ifndef CONVBENCH_BUILD_FLAGS
+#define CONVBENCH_BUILD_FLAGS "unknown"
+#endif
+
+namespace convbench {
+namespace {
+
+BenchOptions g_opts;
+std::vector<MachineLimits> g_limits;  // by thread count
+
+const MachineLimits& limits(int threads) {
+  for (const MachineLimits& m : g_limits)
+    if (m.threads == threads) return m;
+  g_limits.push_back(probe_machine(threads));
+  return g_limits.back();
+}
+
+// Denormals flushed on every thread that may run a kernel.
+void flush_denormals() {
+#pragma omp parallel
+  { _mm_setcsr(_mm_getcsr() | 0x8040); }
+  _mm_setcsr(_mm_getcsr() | 0x8040);
+}
+
+size_t last_level_cache_bytes() {
+  for (const char* p : {"/sys/devices/system/cpu/cpu0/cache/index3/size",
+                        "/sys/devices/system/cpu/cpu0/cache/index2/size"}) {
+    std::ifstream in(p);
+    std::string s;
+    if (in >> s && !s.empty()) {
+      const size_t mult = s.back() == 'K' ? 1024 : s.back() == 'M' ? 1024 * 1024 : 1;
+      return std::stoul(s) * mult;
+    }
+  }
+  return size_t{32} << 20;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+struct Totals {
+  int64_t macs = 0, macs_eff = 0, params = 0, bytes = 0, taps = 0;
+};
+
+void set_counters(benchmark::State& state, const Totals& t, double seconds_per_iter,
+                  int threads, double reorder_s, double prepare_s) {
+  using C = benchmark::Counter;
+  const double flops = 2.0 * t.macs, flops_eff = 2.0 * t.macs_eff;
+  state.counters["FLOPS"] = C(flops, C::kIsIterationInvariantRate);
+  state.counters["FLOPS_eff"] = C(flops_eff, C::kIsIterationInvariantRate);
+  state.counters["MACs"] = t.macs;
+  state.counters["MACs_eff"] = t.macs_eff;
+  state.counters["params"] = t.params;
+  state.counters["bytes"] = t.bytes;
+  state.counters["AI"] = flops / std::max<int64_t>(1, t.bytes);
+  const MachineLimits& m = limits(threads);
+  state.counters["peak_pct"] = 100.0 * flops / seconds_per_iter / (m.peak_gflops * 1e9);
+  state.counters["us_per_tap"] = seconds_per_iter * 1e6 / std::max<int64_t>(1, t.taps);
+  state.counters["reorder_us"] = reorder_s * 1e6;
+  state.counters["reorder_pct"] = 100.0 * reorder_s / seconds_per_iter;
+  state.counters["prepare_ms"] = prepare_s * 1e3;
+}
+
+void run_layer(benchmark::State& state, const BenchCase& c) {
+  using clock = std::chrono::steady_clock;
+  set_threads(c.threads);
+  flush_denormals();
+  const Backend& b = find_backend(c.backend);
+  const LayerData data = make_layer_data(c.layer, g_opts.seed);
+  const ConvDesc& s = c.layer.shape;
+  // Cold cache: enough buffer sets that one pass over them exceeds the LLC twice.
+  const size_t set_bytes = 4 * static_cast<size_t>(s.src_elems() + s.dst_elems());
+  const size_t nbuf = g_opts.cold_cache
+                          ? std::max<size_t>(2, 2 * last_level_cache_bytes() / set_bytes + 1)
+                          : 1;
+  std::vector<std::vector<float>> src(nbuf, make_input(c.layer, c.cfg.layout, g_opts.seed));
+  std::vector<std::vector<float>> dst(nbuf, std::vector<float>(s.dst_elems()));
+  std::unique_ptr<Prepared> p;
+  const auto t0 = clock::now();
+  try {
+    p = b.prepare(c.layer, c.cfg, data);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  const double prepare_s = std::chrono::duration<double>(clock::now() - t0).count();
+  for (size_t i = 0; i < nbuf; ++i) p->run(src[i].data(), dst[i].data());  // warm-up
+
+  size_t i = 0;
+  const auto start = clock::now();
+  for (auto _ : state) {
+    p->run(src[i].data(), dst[i].data());
+    benchmark::DoNotOptimize(dst[i].data());
+    benchmark::ClobberMemory();
+    if (++i == nbuf) i = 0;
+  }
+  const double per_iter = std::chrono::duration<double>(clock::now() - start).count() /
+                          static_cast<double>(state.iterations());
+
+  // After the timed loop: a few step-timed runs for the reorder share and labels.
+  std::vector<double> reorder, one;
+  for (int r = 0; r < 5; ++r) {
+    p->run_timed(src[0].data(), dst[0].data(), one);
+    double sum = 0;
+    for (size_t k = 0; k < one.size(); ++k)
+      if (p->steps()[k].type == StepType::reorder) sum += one[k];
+    reorder.push_back(sum);
+  }
+  const LayerCost lc = layer_cost(c.layer);
+  Totals t{lc.total.macs, lc.total.macs_effective, lc.total.params, lc.total.bytes, s.kh * s.kw};
+  set_counters(state, t, per_iter, c.threads, median(reorder), prepare_s);
+  state.SetLabel(c.cfg.str() + " | " + p->impl());
+}
+
+void run_model(benchmark::State& state, const BenchCase& c) {
+  using clock = std::chrono::steady_clock;
+  set_threads(c.threads);
+  flush_denormals();
+  std::unique_ptr<ModelRunner> r;
+  const auto t0 = clock::now();
+  try {
+    r = std::make_unique<ModelRunner>(c.model, find_backend(c.backend), c.cfg, g_opts.seed);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  const double prepare_s = std::chrono::duration<double>(clock::now() - t0).count();
+  r->run();
+  const auto start = clock::now();
+  for (auto _ : state) {
+    r->run();
+    benchmark::ClobberMemory();
+  }
+  const double per_iter = std::chrono::duration<double>(clock::now() - start).count() /
+                          static_cast<double>(state.iterations());
+  std::vector<std::vector<double>> secs;
+  std::vector<double> reorder;
+  for (int k = 0; k < 5; ++k) {
+    r->run_timed(secs);
+    double sum = 0;
+    for (size_t li = 0; li < secs.size(); ++li)
+      for (size_t si = 0; si < secs[li].size(); ++si)
+        if (r->prepared()[li]->steps()[si].type == StepType::reorder) sum += secs[li][si];
+    reorder.push_back(sum);
+  }
+  Totals t;
+  for (const ModelLayer& ml : c.model.layers) {
+    const LayerCost lc = layer_cost(ml.layer);
+    t.macs += lc.total.macs, t.macs_eff += lc.total.macs_effective;
+    t.params += lc.total.params, t.bytes += lc.total.bytes;
+  }
+  t.taps = c.layer.shape.kh * c.layer.shape.kw;
+  set_counters(state, t, per_iter, c.threads, median(reorder), prepare_s);
+  state.counters["images_per_s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(c.cfg.str() + " | " + c.model.name + " | " + std::to_string(c.model.layers.size()) + " layers");
+}
+
+std::string read_first_line(const char* path) {
+  std::ifstream in(path);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
+void add_context() {
+  auto ctx = [](const std::string& k, const std::string& v) { benchmark::AddCustomContext(k, v); };
+  ctx("convbench_cpu", cpu_model());
+  for (int t : g_opts.threads) {
+    const MachineLimits& m = limits(t);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f", m.peak_gflops);
+    ctx("peak_gflops_threads_" + std::to_string(t), buf);
+    std::snprintf(buf, sizeof buf, "%.1f", m.dram_gbs);
+    ctx("dram_gbs_threads_" + std::to_string(t), buf);
+    ctx("peak_fma_isa", m.fma_isa);
+    ctx("peak_probe", m.cached ? "cached" : "measured now");
+  }
+  ctx("compiler", std::string("g++ ") + __VERSION__);
+  ctx("build_flags", CONVBENCH_BUILD_FLAGS);
+  for (const Backend* b : backends())
+    if (!b->version().empty()) ctx("version_" + std::string(b->name()), b->version());
+  std::string threads;
+  for (int t : g_opts.threads) threads += (threads.empty() ? "" : ",") + std::to_string(t);
+  ctx("threads", threads);
+  const char* bind = std::getenv("OMP_PROC_BIND");
+  ctx("pinning", bind ? std::string("OMP_PROC_BIND=") + bind : "none");
+  ctx("cold_cache", g_opts.cold_cache ? "yes" : "no");
+  const std::string gov = read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+  ctx("cpufreq_governor", gov.empty() ? "unreadable" : gov);
+  for (const char* var : {"OPENBLAS_CORETYPE", "ONEDNN_MAX_CPU_ISA", "OMP_NUM_THREADS"}) {
+    const char* v = std::getenv(var);
+    ctx(std::string("env_") + var, v ? v : "(unset)");
+  }
+  ctx("denormals", "flushed (FTZ+DAZ)");
+  ctx("seed", std::to_string(g_opts.seed));
+}
+
+}  // namespace
+}  // namespace convbench
+
+int main(int argc, char** argv) {
+  using namespace convbench;
+  std::vector<std::string> args(argv + 1, argv + argc), rest;
+  for (const std::string& a : args)
+    if (a == "--help" || a == "-h") {
+      std::printf("usage: convbench [convbench flags] [--benchmark_* flags]\n\n%s",
+                  bench_flags_help().c_str());
+      return 0;
+    }
+  std::vector<BenchCase> cases;
+  try {
+    g_opts = parse_bench_flags(args, rest);
+    std::vector<std::string> skipped;
+    cases = make_cases(g_opts, skipped);
+    if (!skipped.empty()) {
+      std::fprintf(stderr, "convbench: %zu case(s) not registered:\n", skipped.size());
+      for (size_t i = 0; i < skipped.size() && i < 20; ++i)
+        std::fprintf(stderr, "  %s\n", skipped[i].c_str());
+      if (skipped.size() > 20) std::fprintf(stderr, "  ... and %zu more\n", skipped.size() - 20);
+    }
+    if (cases.empty()) throw Error("no case to run with these flags");
+  } catch (const Error& e) {
+    std::fprintf(stderr, "convbench: error: %s\n", e.what());
+    return 2;
+  }
+  // OpenMP reads its binding at start-up: re-run ourselves with it set.
+  if (g_opts.pin && !std::getenv("OMP_PROC_BIND")) {
+    setenv("OMP_PROC_BIND", "close", 1);
+    setenv("OMP_PLACES", "cores", 1);
+    execv("/proc/self/exe", argv);
+    std::fprintf(stderr, "convbench: error: cannot re-run with OMP_PROC_BIND set\n");
+    return 2;
+  }
+  std::vector<char*> gb_argv = {argv[0]};
+  for (std::string& a : rest) gb_argv.push_back(a.data());
+  int gb_argc = static_cast<int>(gb_argv.size());
+  benchmark::Initialize(&gb_argc, gb_argv.data());
+  if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return 2;
+  bool listing = false;
+  for (const std::string& a : rest) listing |= a.rfind("--benchmark_list_tests", 0) == 0 && a != "--benchmark_list_tests=false";
+  for (const BenchCase& c : cases) {
+    auto* bm = c.is_model ? benchmark::RegisterBenchmark(c.name.c_str(), run_model, c)
+                          : benchmark::RegisterBenchmark(c.name.c_str(), run_layer, c);
+    bm->UseRealTime()->Unit(benchmark::kMicrosecond);
+  }
+  if (!listing) add_context();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,175 @@
+// convbench-profile: a network on one backend, broken down the way the OpenVINO
+// studies did it: per layer (step, implementation, time, share) and per layer
+// type (count, total, share, average), with latency percentiles, throughput, and
+// a check that the per-step times add up to the end-to-end time.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "convbench/json.hpp"
+#include "runner.hpp"
+#include "tool_main.hpp"
+
+using namespace convbench;
+
+namespace {
+
+Model parse_model_spec(const std::string& spec, Act act) {
+  // study:<kind>/<act>[/k<k>]
+  if (spec.rfind("study:", 0) != 0)
+    throw Error("--model '" + spec + "': expected study:<kind>/<act>[/k<k>]");
+  std::string rest = spec.substr(6);
+  std::vector<std::string> parts;
+  for (size_t p; (p = rest.find('/')) != std::string::npos; rest.erase(0, p + 1))
+    parts.push_back(rest.substr(0, p));
+  parts.push_back(rest);
+  if (parts.size() < 2 || parts.size() > 3)
+    throw Error("--model '" + spec + "': expected study:<kind>/<act>[/k<k>]");
+  int k = 3;
+  if (parts.size() == 3) {
+    if (parts[2].size() < 2 || parts[2][0] != 'k' ||
+        parts[2].find_first_not_of("0123456789", 1) != std::string::npos)
+      throw Error("--model '" + spec + "': bad kernel size '" + parts[2] + "' (expected k1..k9)");
+    k = std::stoi(parts[2].substr(1));
+  }
+  (void)act;
+  return study_model(parse_kind(parts[0]), parse_act(parts[1]), k);
+}
+
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double pos = q * (v.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - lo) * (v[hi] - v[lo]);
+}
+
+std::string csv_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Per-layer and per-layer-type profile of a network on one backend",
+               "convbench-profile"};
+  std::string model_spec, shapes, backend = "onednn", layout = "nhwc", precision = "f32",
+                              act = "relu";
+  bool unfused = false, json = false, csv = false;
+  int iters = 50, warmup = 5, nthreads = 1;
+  uint64_t seed = 1;
+  app.add_option("--model", model_spec, "study:<kind>/<act>[/k<k>], the phone study's networks");
+  app.add_option("--shapes", shapes, "a shape file run as a chain of normal-kind layers");
+  app.add_option("--act", act, "activation for --shapes layers")->capture_default_str();
+  app.add_option("--backend", backend)->capture_default_str();
+  app.add_option("--layout", layout, "nhwc or nchw")->capture_default_str();
+  app.add_option("--precision", precision, "f32, bf16 or int8")->capture_default_str();
+  app.add_flag("--unfused", unfused, "activations as passes of their own");
+  app.add_option("--threads", nthreads)->capture_default_str()->check(CLI::Range(1, 1024));
+  app.add_option("--iters", iters, "measured runs")->capture_default_str()->check(CLI::Range(1, 100000));
+  app.add_option("--warmup", warmup, "unmeasured runs first")->capture_default_str()->check(CLI::Range(0, 100000));
+  app.add_option("--seed", seed)->capture_default_str();
+  app.add_flag("--json", json, "JSON instead of tables");
+  app.add_flag("--csv", csv, "CSV (one row per step) instead of tables");
+  return tool_main(app, argc, argv, [&] {
+    if (model_spec.empty() == shapes.empty())
+      throw Error("give exactly one of --model and --shapes");
+    if (json && csv) throw Error("give at most one of --json and --csv");
+    const Act a = parse_act(act);
+    const Model model = model_spec.empty() ? shape_file_model(shapes, a)
+                                           : parse_model_spec(model_spec, a);
+    RunConfig cfg{parse_layout(layout), parse_precision(precision), !unfused};
+    const Backend& b = find_backend(backend);
+    set_threads(nthreads);
+    ModelRunner runner(model, b, cfg, seed);
+
+    using clock = std::chrono::steady_clock;
+    for (int i = 0; i < warmup; ++i) runner.run();
+    // End-to-end and step-timed runs interleaved, so that both see the same
+    // machine state (clock, caches, other load).
+    std::vector<double> e2e;
+    std::vector<std::vector<std::vector<double>>> samples;  // [layer][step][iter]
+    std::vector<std::vector<double>> one;
+    for (int i = 0; i < iters; ++i) {
+      const auto t0 = clock::now();
+      runner.run();
+      e2e.push_back(std::chrono::duration<double, std::micro>(clock::now() - t0).count());
+      runner.run_timed(one);
+      samples.resize(one.size());
+      for (size_t l = 0; l < one.size(); ++l) {
+        samples[l].resize(one[l].size());
+        for (size_t s = 0; s < one[l].size(); ++s) samples[l][s].push_back(one[l][s] * 1e6);
+      }
+    }
+    const double median_us = percentile(e2e, 0.5);
+    double sum_us = 0;
+    struct Row { std::string layer, step, type, impl; double us; };
+    std::vector<Row> rows;
+    for (size_t l = 0; l < samples.size(); ++l)
+      for (size_t s = 0; s < samples[l].size(); ++s) {
+        const Prepared::Step& st = runner.prepared()[l]->steps()[s];
+        const double us = percentile(samples[l][s], 0.5);
+        sum_us += us;
+        rows.push_back({model.layers[l].name, st.name, std::string(to_string(st.type)), st.impl, us});
+      }
+    struct TypeRow { int count = 0; double us = 0; };
+    std::map<std::string, TypeRow> types;
+    for (const Row& r : rows) ++types[r.type].count, types[r.type].us += r.us;
+    const double ratio = sum_us / median_us;
+    const bool sum_ok = std::fabs(ratio - 1.0) <= 0.05;
+    const double throughput = model.layers.front().layer.shape.mb * 1e6 / median_us;
+
+    if (json) {
+      nlohmann::json j = {{"model", model.name}, {"backend", backend}, {"version", b.version()},
+                          {"config", cfg.str()}, {"threads", nthreads}, {"iterations", iters}};
+      for (const Row& r : rows)
+        j["steps"].push_back({{"layer", r.layer}, {"step", r.step}, {"type", r.type},
+                              {"impl", r.impl}, {"median_us", r.us}, {"share", r.us / sum_us}});
+      for (const auto& [t, tr] : types)
+        j["types"].push_back({{"type", t}, {"count", tr.count}, {"total_us", tr.us},
+                              {"share", tr.us / sum_us}, {"avg_us", tr.us / tr.count}});
+      j["latency_us"] = {{"median", median_us}, {"p10", percentile(e2e, 0.1)},
+                         {"p90", percentile(e2e, 0.9)}, {"p99", percentile(e2e, 0.99)},
+                         {"min", percentile(e2e, 0)}, {"max", percentile(e2e, 1)}};
+      j["throughput_per_s"] = throughput;
+      j["sum_of_steps_us"] = sum_us;
+      j["sum_ratio"] = ratio;
+      j["sum_rule_ok"] = sum_ok;
+      std::printf("%s\n", j.dump(2).c_str());
+      return 0;
+    }
+    if (csv) {
+      std::printf("layer,step,type,impl,median_us,share\n");
+      for (const Row& r : rows)
+        std::printf("%s,%s,%s,%s,%.3f,%.5f\n", csv_quote(r.layer).c_str(), r.step.c_str(),
+                    r.type.c_str(), csv_quote(r.impl).c_str(), r.us, r.us / sum_us);
+      return 0;
+    }
+    std::printf("model %s on %s (%s), %s, %d thread(s), %d runs\n\n", model.name.c_str(),
+                backend.c_str(), b.version().c_str(), cfg.str().c_str(), nthreads, iters);
+    std::printf("Execution by layer\n%-12s %-14s %-12s %10s %8s  %s\n", "layer", "step", "type",
+                "time (us)", "share", "implementation");
+    for (const Row& r : rows)
+      std::printf("%-12s %-14s %-12s %10.1f %7.2f%%  %s\n", r.layer.c_str(), r.step.c_str(),
+                  r.type.c_str(), r.us, 100 * r.us / sum_us, r.impl.c_str());
+    std::printf("%-12s %-14s %-12s %10.1f %7.2f%%\n\n", "total", "", "", sum_us, 100.0);
+    std::printf("Execution by layer type\n%-12s %6s %10s %8s %12s\n", "type", "count",
+                "time (us)", "share", "avg (us)");
+    for (const auto& [t, tr] : types)
+      std::printf("%-12s %6d %10.1f %7.2f%% %12.1f\n", t.c_str(), tr.count, tr.us,
+                  100 * tr.us / sum_us, tr.us / tr.count);
+    std::printf("\nlatency    median %.1f us, p10 %.1f, p90 %.1f, p99 %.1f, min %.1f, max %.1f\n",
+                median_us, percentile(e2e, 0.1), percentile(e2e, 0.9), percentile(e2e, 0.99),
+                percentile(e2e, 0), percentile(e2e, 1));
+    std::printf("throughput %.1f images/s\n", throughput);
+    std::printf("sum rule   the steps add up to %.1f us, %.1f%% of the end-to-end median: %s\n",
+                sum_us, 100 * ratio, sum_ok ? "within 5%" : "NOT within 5%");
+    return 0;
+  });
+}
