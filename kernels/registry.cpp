@@ -10,6 +10,9 @@ const Backend& onednn_plain_backend();
 const Backend& im2col_openblas_backend();
 const Backend& im2col_eigen_backend();
 const Backend& xnnpack_backend();
+const Backend& direct_nhwc_backend();
+const Backend& hand_nhwc_backend();
+const Backend& hand_fused_nhwc_backend();
 
 const std::vector<const Backend*>& backends() {
   static const std::vector<const Backend*> list = {
@@ -19,6 +22,9 @@ const std::vector<const Backend*>& backends() {
       &im2col_openblas_backend(),
       &im2col_eigen_backend(),
       &xnnpack_backend(),
+      &direct_nhwc_backend(),
+      &hand_nhwc_backend(),
+      &hand_fused_nhwc_backend(),
   };
   return list;
 }

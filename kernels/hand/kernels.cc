@@ -1,0 +1,371 @@
+// Hand-written kernels, one source for every SIMD target (Highway's
+// foreach_target re-includes this file once per target).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/hand/kernels.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+#include <hwy/contrib/math/math-inl.h>
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/hand/kernels.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace convbench::hand {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using D = hn::ScalableTag<float>;
+using V = hn::Vec<D>;
+
+// 16 vector registers (SSE4/AVX2): 6x2 accumulators; 32 (AVX-512, NEON, SVE): 6x4.
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3 || \
+    HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
+constexpr int kMR = 6, kNV = 2, kXT = 4;
+#else
+constexpr int kMR = 6, kNV = 4, kXT = 8;
+#endif
+
+int TileMR() { return kMR; }
+int TileNV() { return kNV; }
+int Lanes() { return static_cast<int>(hn::Lanes(D())); }
+
+// NaN goes through every activation unchanged, as in std::.
+HWY_INLINE V Activate(D d, V x, Act a) {
+  switch (a) {
+    case Act::none: return x;
+    case Act::relu: return hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::Zero(d), x);
+    case Act::elu: {
+      const V e = hn::Expm1(d, hn::Min(x, hn::Zero(d)));
+      return hn::IfThenElse(hn::Gt(x, hn::Zero(d)), x, hn::IfThenElse(hn::IsNaN(x), x, e));
+    }
+    case Act::tanh: return hn::IfThenElse(hn::IsNaN(x), x, hn::Tanh(d, x));
+  }
+  return x;
+}
+
+void ActInplace(Act a, float* x, int64_t n) {
+  const D d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  int64_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(Activate(d, hn::LoadU(d, x + i), a), d, x + i);
+  if (i < n) {
+    const auto m = hn::FirstN(d, static_cast<size_t>(n - i));
+    hn::BlendedStore(Activate(d, hn::MaskedLoad(m, d, x + i), a), m, d, x + i);
+  }
+}
+
+// MR x NV register tile: C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j].
+// a[t*MR + i] points at row i's K values for tap t. `first`: start from zero;
+// `last`: add bias, activate, store; otherwise store partial sums.
+template <int MR>
+HWY_INLINE void GemmTile(const float* const* a, int64_t taps, int64_t K, const float* b,
+                         float* c, int64_t ldc, int64_t cols, const float* bias, Act act,
+                         bool first, bool last) {
+  const D d;
+  constexpr int NV = kNV;
+  const size_t N = hn::Lanes(d);
+  V acc[MR][NV];
+  for (int j = 0; j < NV; ++j) {
+    const int64_t valid = std::min<int64_t>(static_cast<int64_t>(N), cols - j * static_cast<int64_t>(N));
+    for (int i = 0; i < MR; ++i) {
+      if (first || valid <= 0) {
+        acc[i][j] = hn::Zero(d);
+      } else if (valid == static_cast<int64_t>(N)) {
+        acc[i][j] = hn::LoadU(d, c + i * ldc + j * N);
+      } else {
+        acc[i][j] = hn::MaskedLoad(hn::FirstN(d, static_cast<size_t>(valid)), d, c + i * ldc + j * N);
+      }
+    }
+  }
+  for (int64_t t = 0; t < taps; ++t) {
+    const float* ap[MR];
+    for (int i = 0; i < MR; ++i) ap[i] = a[t * MR + i];
+    const float* bt = b + t * K * NV * N;
+    for (int64_t k = 0; k < K; ++k) {
+      V bv[NV];
+      for (int j = 0; j < NV; ++j) bv[j] = hn::LoadU(d, bt + (k * NV + j) * N);
+      for (int i = 0; i < MR; ++i) {
+        const V av = hn::Set(d, ap[i][k]);
+        for (int j = 0; j < NV; ++j) acc[i][j] = hn::MulAdd(av, bv[j], acc[i][j]);
+      }
+    }
+  }
+  for (int j = 0; j < NV; ++j) {
+    const int64_t valid = std::min<int64_t>(static_cast<int64_t>(N), cols - j * static_cast<int64_t>(N));
+    if (valid <= 0) break;
+    const V bj = last ? hn::LoadU(d, bias + j * N) : hn::Zero(d);
+    for (int i = 0; i < MR; ++i) {
+      V v = acc[i][j];
+      if (last) v = Activate(d, hn::Add(v, bj), act);
+      if (valid == static_cast<int64_t>(N)) hn::StoreU(v, d, c + i * ldc + j * N);
+      else hn::BlendedStore(v, hn::FirstN(d, static_cast<size_t>(valid)), d, c + i * ldc + j * N);
+    }
+  }
+}
+
+// Rows past the end of the pixel range compute on zeros and are stored into a
+// scratch tile, so the hot path has no row masks.
+HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int64_t K,
+                             const float* b, float* c, int64_t ldc, int64_t cols,
+                             const float* bias, Act act, bool first, bool last) {
+  if (rows == kMR) return GemmTile<kMR>(a, taps, K, b, c, ldc, cols, bias, act, first, last);
+  // Partial tile: compute into a scratch block, then copy the valid rows.
+  HWY_ALIGN float scratch[kMR * kNV * 64];
+  const D d;
+  const int64_t nr = kNV * static_cast<int64_t>(hn::Lanes(d));
+  if (!first)
+    for (int i = 0; i < rows; ++i) std::memcpy(scratch + i * nr, c + i * ldc, sizeof(float) * cols);
+  GemmTile<kMR>(a, taps, K, b, scratch, nr, cols, bias, act, first, last);
+  for (int i = 0; i < rows; ++i) std::memcpy(c + i * ldc, scratch + i * nr, sizeof(float) * cols);
+}
+
+void RunDirect(const DirectPlan& p, const float* src, float* dst) {
+  const ConvDesc& c = p.c;
+  const D d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t NR = kNV * N;
+  const int64_t P = c.mb * c.oh * c.ow;
+  const int64_t ptiles = (P + kMR - 1) / kMR;
+  const int64_t icg = c.icg(), ocg = c.ocg();
+  const int64_t units = c.g * p.ocb * ptiles;
+  for (int64_t t0 = 0; t0 < p.taps; t0 += p.tap_chunk) {
+    const int64_t nt = std::min(p.tap_chunk, p.taps - t0);
+    const bool first = t0 == 0, last = t0 + nt == p.taps;
+#pragma omp parallel
+    {
+      std::vector<const float*> a(static_cast<size_t>(nt * kMR));
+#pragma omp for schedule(static)
+      for (int64_t u = 0; u < units; ++u) {
+        // Pixel tiles innermost: a thread's consecutive units share weights.
+        const int64_t pt = u % ptiles, rest = u / ptiles;
+        const int64_t ob = rest % p.ocb, g = rest / p.ocb;
+        const int64_t p0 = pt * kMR;
+        const int rows = static_cast<int>(std::min<int64_t>(kMR, P - p0));
+        for (int64_t t = 0; t < nt; ++t)
+          for (int i = 0; i < kMR; ++i) {
+            const int64_t px = std::min(p0 + i, P - 1);
+            if (p.pointwise) {
+              a[t * kMR + i] = src + px * c.ic + g * icg;
+            } else {
+              const int64_t o = p.off[px * p.taps + t0 + t];
+              a[t * kMR + i] = o < 0 ? p.zeros.data() : src + o + g * icg;
+            }
+          }
+        const float* b = p.wpack.data() + ((g * p.ocb + ob) * p.taps + t0) * icg * NR;
+        const int64_t col0 = ob * NR;
+        const int64_t cols = std::min(NR, ocg - col0);
+        GemmTileRows(rows, a.data(), nt, icg, b, dst + p0 * c.oc + g * ocg + col0, c.oc, cols,
+                     p.bias.data() + (g * p.ocb + ob) * NR, p.act, first, last);
+      }
+    }
+  }
+}
+
+// One output row of a depthwise convolution, all channel blocks.
+template <int KW>
+HWY_INLINE void DwRowSliding(const DwPlan& p, const float* src, float* out, int64_t n,
+                             int64_t oy) {
+  // Stride 1, no horizontal dilation: the XT + KW - 1 input vectors of a kernel
+  // row are loaded once and reused by XT outputs.
+  const ConvDesc& c = p.c;
+  const D d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t C = c.ic;
+  for (int64_t c0 = 0; c0 < C; c0 += N) {
+    const bool full = c0 + N <= C;
+    const auto cm = hn::FirstN(d, static_cast<size_t>(std::min(N, C - c0)));
+    const V bias = hn::LoadU(d, p.bias.data() + c0);
+    for (int64_t x0 = 0; x0 < c.ow; x0 += kXT) {
+      const int64_t xs = x0 - c.pw;  // leftmost input column
+      const bool interior = xs >= 0 && xs + kXT + KW - 1 <= c.iw && x0 + kXT <= c.ow;
+      V acc[kXT];
+      for (int j = 0; j < kXT; ++j) acc[j] = bias;
+      for (int64_t ky = 0; ky < c.kh; ++ky) {
+        const int64_t iy = oy * c.sh - c.ph + ky * (c.dh + 1);
+        if (iy < 0 || iy >= c.ih) continue;  // a padded row adds nothing
+        const float* row = src + ((n * c.ih + iy) * c.iw) * C + c0;
+        const float* w = p.wpack.data() + (ky * KW) * p.cpad + c0;
+        if (interior) {
+          V in[kXT + KW - 1];
+          for (int j = 0; j < kXT + KW - 1; ++j)
+            in[j] = full ? hn::LoadU(d, row + (xs + j) * C) : hn::MaskedLoad(cm, d, row + (xs + j) * C);
+          for (int kx = 0; kx < KW; ++kx) {
+            const V wv = hn::LoadU(d, w + kx * p.cpad);
+            for (int j = 0; j < kXT; ++j) acc[j] = hn::MulAdd(in[j + kx], wv, acc[j]);
+          }
+        } else {
+          for (int kx = 0; kx < KW; ++kx) {
+            const V wv = hn::LoadU(d, w + kx * p.cpad);
+            for (int j = 0; j < kXT; ++j) {
+              const int64_t ix = xs + j + kx;
+              if (ix < 0 || ix >= c.iw || x0 + j >= c.ow) continue;
+              const V v = full ? hn::LoadU(d, row + ix * C) : hn::MaskedLoad(cm, d, row + ix * C);
+              acc[j] = hn::MulAdd(v, wv, acc[j]);
+            }
+          }
+        }
+      }
+      for (int j = 0; j < kXT && x0 + j < c.ow; ++j) {
+        const V v = Activate(d, acc[j], p.act);
+        if (full) hn::StoreU(v, d, out + (x0 + j) * C + c0);
+        else hn::BlendedStore(v, cm, d, out + (x0 + j) * C + c0);
+      }
+    }
+  }
+}
+
+// Any stride and dilation: one output pixel at a time.
+HWY_INLINE void DwRowGeneric(const DwPlan& p, const float* src, float* out, int64_t n,
+                             int64_t oy) {
+  const ConvDesc& c = p.c;
+  const D d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t C = c.ic;
+  for (int64_t c0 = 0; c0 < C; c0 += N) {
+    const bool full = c0 + N <= C;
+    const auto cm = hn::FirstN(d, static_cast<size_t>(std::min(N, C - c0)));
+    const V bias = hn::LoadU(d, p.bias.data() + c0);
+    for (int64_t ox = 0; ox < c.ow; ++ox) {
+      V acc = bias;
+      for (int64_t ky = 0; ky < c.kh; ++ky) {
+        const int64_t iy = oy * c.sh - c.ph + ky * (c.dh + 1);
+        if (iy < 0 || iy >= c.ih) continue;
+        for (int64_t kx = 0; kx < c.kw; ++kx) {
+          const int64_t ix = ox * c.sw - c.pw + kx * (c.dw + 1);
+          if (ix < 0 || ix >= c.iw) continue;
+          const float* s = src + ((n * c.ih + iy) * c.iw + ix) * C + c0;
+          const V v = full ? hn::LoadU(d, s) : hn::MaskedLoad(cm, d, s);
+          acc = hn::MulAdd(v, hn::LoadU(d, p.wpack.data() + (ky * c.kw + kx) * p.cpad + c0), acc);
+        }
+      }
+      const V v = Activate(d, acc, p.act);
+      if (full) hn::StoreU(v, d, out + ox * C + c0);
+      else hn::BlendedStore(v, cm, d, out + ox * C + c0);
+    }
+  }
+}
+
+void DwRow(const DwPlan& p, const float* src, float* out, int64_t n, int64_t oy) {
+  if (p.c.sw == 1 && p.c.dw == 0) {
+    switch (p.c.kw) {
+      case 1: return DwRowSliding<1>(p, src, out, n, oy);
+      case 2: return DwRowSliding<2>(p, src, out, n, oy);
+      case 3: return DwRowSliding<3>(p, src, out, n, oy);
+      case 4: return DwRowSliding<4>(p, src, out, n, oy);
+      case 5: return DwRowSliding<5>(p, src, out, n, oy);
+      case 6: return DwRowSliding<6>(p, src, out, n, oy);
+      case 7: return DwRowSliding<7>(p, src, out, n, oy);
+      case 8: return DwRowSliding<8>(p, src, out, n, oy);
+      case 9: return DwRowSliding<9>(p, src, out, n, oy);
+      default: break;
+    }
+  }
+  DwRowGeneric(p, src, out, n, oy);
+}
+
+void RunDwRows(const DwPlan& p, const float* src, float* dst, int64_t ld, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) DwRow(p, src, dst + r * ld, r / p.c.oh, r % p.c.oh);
+}
+
+void RunDw(const DwPlan& p, const float* src, float* dst) {
+  const int64_t rows = p.c.mb * p.c.oh, ld = p.c.ow * p.c.oc;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) DwRow(p, src, dst + r * ld, r / p.c.oh, r % p.c.oh);
+}
+
+void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, const float* src, float* dst) {
+  const ConvDesc& c = dw.c;
+  const int64_t rows = c.mb * c.oh;
+  const D d;
+  const int64_t NR = kNV * static_cast<int64_t>(hn::Lanes(d));
+  const int64_t oc = pw.c.oc;
+#pragma omp parallel
+  {
+    // One depthwise output row, [ow][ic]: 14 KiB for 56 x 64, in L1.
+    std::vector<float> row(static_cast<size_t>(c.ow * c.ic + kMR * c.ic));
+    std::vector<const float*> a(kMR);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      DwRow(dw, src, row.data(), r / c.oh, r % c.oh);
+      float* out = dst + r * c.ow * oc;
+      for (int64_t x0 = 0; x0 < c.ow; x0 += kMR) {
+        const int n = static_cast<int>(std::min<int64_t>(kMR, c.ow - x0));
+        for (int i = 0; i < kMR; ++i) a[i] = row.data() + std::min<int64_t>(x0 + i, c.ow - 1) * c.ic;
+        for (int64_t ob = 0; ob < pw.ocb; ++ob)
+          GemmTileRows(n, a.data(), 1, c.ic, pw.wpack.data() + ob * c.ic * NR,
+                       out + x0 * oc + ob * NR, oc, std::min(NR, oc - ob * NR),
+                       pw.bias.data() + ob * NR, pw.act, true, true);
+      }
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace convbench::hand
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace convbench::hand {
+
+HWY_EXPORT(TileMR);
+HWY_EXPORT(TileNV);
+HWY_EXPORT(Lanes);
+HWY_EXPORT(ActInplace);
+HWY_EXPORT(RunDirect);
+HWY_EXPORT(RunDwRows);
+HWY_EXPORT(RunDw);
+HWY_EXPORT(RunDwPwFused);
+
+void apply_isa_cap() {
+  static const bool done = [] {
+    const char* cap = std::getenv("CONVBENCH_MAX_ISA");
+    if (!cap) return true;
+    const std::string s(cap);
+    int64_t disable = 0;
+    if (s == "avx2") disable = HWY_AVX3 | HWY_AVX3_DL;
+    else if (s == "sse4") disable = HWY_AVX3 | HWY_AVX3_DL | HWY_AVX2;
+    else if (s == "scalar") disable = HWY_AVX3 | HWY_AVX3_DL | HWY_AVX2 | HWY_SSE4 | HWY_SSSE3;
+    hwy::DisableTargets(disable);
+    return true;
+  }();
+  (void)done;
+}
+
+Tile gemm_tile() {
+  apply_isa_cap();
+  return {HWY_DYNAMIC_DISPATCH(TileMR)(), HWY_DYNAMIC_DISPATCH(TileNV)(), lanes()};
+}
+
+int lanes() {
+  apply_isa_cap();
+  return HWY_DYNAMIC_DISPATCH(Lanes)();
+}
+
+std::string isa() {
+  apply_isa_cap();
+  const int64_t usable = hwy::SupportedTargets() & HWY_TARGETS;
+  const int64_t best = usable & -usable;  // lower bits are better targets
+  return hwy::TargetName(best);
+}
+
+void act_inplace(Act a, float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(ActInplace)(a, x, n); }
+void run_direct(const DirectPlan& p, const float* src, float* dst) {
+  HWY_DYNAMIC_DISPATCH(RunDirect)(p, src, dst);
+}
+void run_dw(const DwPlan& p, const float* src, float* dst) {
+  HWY_DYNAMIC_DISPATCH(RunDw)(p, src, dst);
+}
+void run_dw_rows(const DwPlan& p, const float* src, float* dst, int64_t ld, int64_t r0,
+                 int64_t r1) {
+  HWY_DYNAMIC_DISPATCH(RunDwRows)(p, src, dst, ld, r0, r1);
+}
+void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, const float* src, float* dst) {
+  HWY_DYNAMIC_DISPATCH(RunDwPwFused)(dw, pw, src, dst);
+}
+
+}  // namespace convbench::hand
+#endif  // HWY_ONCE

@@ -1,0 +1,70 @@
+// Hand-written NHWC f32 convolution kernels, written once with Highway and
+// compiled for every x86 target (SSE4, AVX2, AVX-512, ...); the best one the CPU
+// runs is chosen at run time. CONVBENCH_MAX_ISA=sse4|avx2|avx512 caps it, as
+// ONEDNN_MAX_CPU_ISA does for oneDNN.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "convbench/layer.hpp"
+
+namespace convbench::hand {
+
+// Register tile of the GEMM-shaped kernels on the dispatched target: MR output
+// pixels x NR output channels (NR = NV vectors).
+struct Tile {
+  int mr, nv, lanes;
+  int nr() const { return nv * lanes; }
+};
+Tile gemm_tile();
+int lanes();
+std::string isa();  // the dispatched target, e.g. "AVX3" (AVX-512)
+
+// --- Direct convolution as an implicit GEMM over an indirection table ---------
+// out[p][g*ocg + o] = sum over taps t, channels c of in[off[p][t] + g*icg + c] *
+// w[g][o][c][t]. An offset of -1 reads zeros (padding).
+struct DirectPlan {
+  ConvDesc c;
+  int64_t taps = 0;
+  std::vector<int64_t> off;  // [mb*oh*ow][taps], element offsets into the input
+  std::vector<float> wpack;  // [g][ocb][taps][icg][NR], zero-padded
+  std::vector<float> bias;   // [g][ocb*NR], zero-padded (zeros when no bias)
+  std::vector<float> zeros;  // icg zeros for padded taps
+  int64_t ocb = 0;           // output-channel blocks per group
+  int64_t tap_chunk = 0;     // taps per pass, so that one pass's weights stay in L2
+  Act act = Act::none;
+  bool pointwise = false;    // 1x1, stride 1, no padding: rows are the input itself
+};
+DirectPlan plan_direct(const ConvDesc& c, const float* w_oihw, const float* bias, Act act);
+// All of one stage: the passes over tap chunks, each parallel over pixel tiles
+// x channel blocks (OpenMP, static schedule).
+void run_direct(const DirectPlan& p, const float* src, float* dst);
+
+// --- Depthwise, vectorised over channels ------------------------------------
+struct DwPlan {
+  ConvDesc c;
+  int64_t cpad = 0;          // channels rounded up to the vector width
+  std::vector<float> wpack;  // [kh][kw][cpad]
+  std::vector<float> bias;   // [cpad]
+  Act act = Act::none;
+};
+DwPlan plan_dw(const ConvDesc& c, const float* w_oihw, const float* bias, Act act);
+void run_dw(const DwPlan& p, const float* src, float* dst);
+// Output rows [r0, r1) of image-row index n*oh + oy into dst rows of stride ld.
+void run_dw_rows(const DwPlan& p, const float* src, float* dst, int64_t ld_dst, int64_t r0,
+                 int64_t r1);
+
+// --- Fused depthwise then pointwise, one output row at a time -----------------
+// The depthwise row lands in a per-thread buffer that stays in L1 and feeds the
+// pointwise GEMM directly: the intermediate tensor never goes to memory.
+void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, const float* src, float* dst);
+
+// --- Activations, vectorised (the same code the epilogues use) ------------------
+void act_inplace(Act a, float* x, int64_t n);
+
+// Applies the CONVBENCH_MAX_ISA cap once; safe to call repeatedly.
+void apply_isa_cap();
+
+}  // namespace convbench::hand

@@ -1,0 +1,71 @@
+// Prepare-time work for the hand-written kernels: weight packing into the
+// layouts the register tiles read, indirection tables, cache blocking.
+#include <algorithm>
+
+#include "kernels/hand/kernels.hpp"
+
+namespace convbench::hand {
+
+DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act act) {
+  const Tile t = gemm_tile();
+  const int64_t NR = t.nr(), icg = c.icg(), ocg = c.ocg();
+  DirectPlan p;
+  p.c = c;
+  p.act = act;
+  p.taps = c.kh * c.kw;
+  p.ocb = (ocg + NR - 1) / NR;
+  p.pointwise = c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 && c.ph == 0 && c.pw == 0 &&
+                c.pb <= 0 && c.pr <= 0 && c.oh == c.ih && c.ow == c.iw;
+  // Weights of one pass (tap chunk x icg x NR floats) sized for half of a 1 MiB L2.
+  const int64_t per_tap = icg * NR * 4;
+  p.tap_chunk = std::clamp<int64_t>((512 << 10) / std::max<int64_t>(1, per_tap), 1, p.taps);
+  p.wpack.assign(static_cast<size_t>(c.g * p.ocb * p.taps * icg * NR), 0.f);
+  for (int64_t g = 0; g < c.g; ++g)
+    for (int64_t o = 0; o < ocg; ++o)
+      for (int64_t i = 0; i < icg; ++i)
+        for (int64_t y = 0; y < c.kh; ++y)
+          for (int64_t x = 0; x < c.kw; ++x) {
+            const int64_t ob = o / NR, col = o % NR, tap = y * c.kw + x;
+            p.wpack[(((g * p.ocb + ob) * p.taps + tap) * icg + i) * NR + col] =
+                w[(((g * ocg + o) * icg + i) * c.kh + y) * c.kw + x];
+          }
+  p.bias.assign(static_cast<size_t>(c.g * p.ocb * NR), 0.f);
+  if (bias)
+    for (int64_t g = 0; g < c.g; ++g)
+      for (int64_t o = 0; o < ocg; ++o) p.bias[g * p.ocb * NR + o] = bias[g * ocg + o];
+  p.zeros.assign(static_cast<size_t>(icg), 0.f);
+  if (!p.pointwise) {
+    p.off.resize(static_cast<size_t>(c.mb * c.oh * c.ow * p.taps));
+    int64_t* o = p.off.data();
+    for (int64_t n = 0; n < c.mb; ++n)
+      for (int64_t oy = 0; oy < c.oh; ++oy)
+        for (int64_t ox = 0; ox < c.ow; ++ox)
+          for (int64_t y = 0; y < c.kh; ++y)
+            for (int64_t x = 0; x < c.kw; ++x) {
+              const int64_t iy = oy * c.sh - c.ph + y * (c.dh + 1);
+              const int64_t ix = ox * c.sw - c.pw + x * (c.dw + 1);
+              *o++ = iy < 0 || iy >= c.ih || ix < 0 || ix >= c.iw
+                         ? -1
+                         : ((n * c.ih + iy) * c.iw + ix) * c.ic;
+            }
+  }
+  return p;
+}
+
+DwPlan plan_dw(const ConvDesc& c, const float* w, const float* bias, Act act) {
+  const int64_t N = lanes();
+  DwPlan p;
+  p.c = c;
+  p.act = act;
+  p.cpad = (c.ic + N - 1) / N * N;
+  p.wpack.assign(static_cast<size_t>(c.kh * c.kw * p.cpad), 0.f);
+  for (int64_t ch = 0; ch < c.ic; ++ch)
+    for (int64_t y = 0; y < c.kh; ++y)
+      for (int64_t x = 0; x < c.kw; ++x)
+        p.wpack[(y * c.kw + x) * p.cpad + ch] = w[(ch * c.kh + y) * c.kw + x];
+  p.bias.assign(static_cast<size_t>(p.cpad), 0.f);
+  if (bias) std::copy(bias, bias + c.ic, p.bias.begin());
+  return p;
+}
+
+}  // namespace convbench::hand
