@@ -33,7 +33,20 @@ int TileMR() { return kMR; }
 int TileNV() { return kNV; }
 int Lanes() { return static_cast<int>(hn::Lanes(D())); }
 
-// NaN goes through every activation unchanged, as in std::.
+// NaN goes through every activation unchanged, as in std::. The template form
+// lets the register-tile epilogues compile without a branch per vector.
+template <Act A>
+HWY_INLINE V ActivateT(D d, V x) {
+  // x86 max returns its second operand when either is NaN: one instruction.
+  if constexpr (A == Act::relu) return hn::Max(hn::Zero(d), x);
+  if constexpr (A == Act::elu) {
+    const V e = hn::Expm1(d, hn::Min(x, hn::Zero(d)));
+    return hn::IfThenElse(hn::Gt(x, hn::Zero(d)), x, hn::IfThenElse(hn::IsNaN(x), x, e));
+  }
+  if constexpr (A == Act::tanh) return hn::IfThenElse(hn::IsNaN(x), x, hn::Tanh(d, x));
+  return x;
+}
+
 HWY_INLINE V Activate(D d, V x, Act a) {
   switch (a) {
     case Act::none: return x;
@@ -59,22 +72,28 @@ void ActInplace(Act a, float* x, int64_t n) {
 }
 
 // MR x NV register tile: C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j].
-// a[t*MR + i] points at row i's K values for tap t. `first`: start from zero;
+// a[t*MR + i] points at row i's K values for tap t; rows >= `rows` are computed
+// (on clamped pointers) but never loaded or stored. `first`: start from zero;
 // `last`: add bias, activate, store; otherwise store partial sums.
-template <int MR>
-HWY_INLINE void GemmTile(const float* const* a, int64_t taps, int64_t K, const float* b,
-                         float* c, int64_t ldc, int64_t cols, const float* bias, Act act,
+template <int MR, Act A>
+HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t K,
+                         const float* b, float* c, int64_t ldc, int64_t cols, const float* bias,
                          bool first, bool last) {
   const D d;
   constexpr int NV = kNV;
-  const size_t N = hn::Lanes(d);
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   V acc[MR][NV];
+  // The output lines are written at the end of the tile: fetch them for writing
+  // now, while the FMAs run, instead of stalling the stores on them.
+  if (last)
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NV; ++j) __builtin_prefetch(c + i * ldc + j * N, 1, 3);
   for (int j = 0; j < NV; ++j) {
-    const int64_t valid = std::min<int64_t>(static_cast<int64_t>(N), cols - j * static_cast<int64_t>(N));
+    const int64_t valid = std::min(N, cols - j * N);
     for (int i = 0; i < MR; ++i) {
-      if (first || valid <= 0) {
+      if (first || valid <= 0 || i >= rows) {
         acc[i][j] = hn::Zero(d);
-      } else if (valid == static_cast<int64_t>(N)) {
+      } else if (valid == N) {
         acc[i][j] = hn::LoadU(d, c + i * ldc + j * N);
       } else {
         acc[i][j] = hn::MaskedLoad(hn::FirstN(d, static_cast<size_t>(valid)), d, c + i * ldc + j * N);
@@ -95,32 +114,28 @@ HWY_INLINE void GemmTile(const float* const* a, int64_t taps, int64_t K, const f
     }
   }
   for (int j = 0; j < NV; ++j) {
-    const int64_t valid = std::min<int64_t>(static_cast<int64_t>(N), cols - j * static_cast<int64_t>(N));
+    const int64_t valid = std::min(N, cols - j * N);
     if (valid <= 0) break;
     const V bj = last ? hn::LoadU(d, bias + j * N) : hn::Zero(d);
     for (int i = 0; i < MR; ++i) {
+      if (i >= rows) break;
       V v = acc[i][j];
-      if (last) v = Activate(d, hn::Add(v, bj), act);
-      if (valid == static_cast<int64_t>(N)) hn::StoreU(v, d, c + i * ldc + j * N);
+      if (last) v = ActivateT<A>(d, hn::Add(v, bj));
+      if (valid == N) hn::StoreU(v, d, c + i * ldc + j * N);
       else hn::BlendedStore(v, hn::FirstN(d, static_cast<size_t>(valid)), d, c + i * ldc + j * N);
     }
   }
 }
 
-// Rows past the end of the pixel range compute on zeros and are stored into a
-// scratch tile, so the hot path has no row masks.
 HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int64_t K,
                              const float* b, float* c, int64_t ldc, int64_t cols,
                              const float* bias, Act act, bool first, bool last) {
-  if (rows == kMR) return GemmTile<kMR>(a, taps, K, b, c, ldc, cols, bias, act, first, last);
-  // Partial tile: compute into a scratch block, then copy the valid rows.
-  HWY_ALIGN float scratch[kMR * kNV * 64];
-  const D d;
-  const int64_t nr = kNV * static_cast<int64_t>(hn::Lanes(d));
-  if (!first)
-    for (int i = 0; i < rows; ++i) std::memcpy(scratch + i * nr, c + i * ldc, sizeof(float) * cols);
-  GemmTile<kMR>(a, taps, K, b, scratch, nr, cols, bias, act, first, last);
-  for (int i = 0; i < rows; ++i) std::memcpy(c + i * ldc, scratch + i * nr, sizeof(float) * cols);
+  switch (act) {
+    case Act::none: return GemmTile<kMR, Act::none>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::relu: return GemmTile<kMR, Act::relu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::elu: return GemmTile<kMR, Act::elu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::tanh: return GemmTile<kMR, Act::tanh>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+  }
 }
 
 void RunDirect(const DirectPlan& p, const float* src, float* dst) {
@@ -140,9 +155,10 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
       std::vector<const float*> a(static_cast<size_t>(nt * kMR));
 #pragma omp for schedule(static)
       for (int64_t u = 0; u < units; ++u) {
-        // Pixel tiles innermost: a thread's consecutive units share weights.
-        const int64_t pt = u % ptiles, rest = u / ptiles;
-        const int64_t ob = rest % p.ocb, g = rest / p.ocb;
+        // Channel blocks innermost: a tile's input rows are reused from L1, and
+        // the tap chunk keeps every block's weights in L2 together.
+        const int64_t ob = u % p.ocb, rest = u / p.ocb;
+        const int64_t pt = rest % ptiles, g = rest / ptiles;
         const int64_t p0 = pt * kMR;
         const int rows = static_cast<int>(std::min<int64_t>(kMR, P - p0));
         for (int64_t t = 0; t < nt; ++t)
@@ -165,52 +181,48 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
   }
 }
 
-// One output row of a depthwise convolution, all channel blocks.
-template <int KW>
+// One output row of a depthwise convolution. Stride 1, no horizontal
+// dilation: the XT + KW - 1 input vectors of a kernel row are loaded once (zeros
+// where they fall in the padding) and reused by XT outputs, so the kernel does
+// KW FMAs per load instead of one.
+template <int KW, Act A>
 HWY_INLINE void DwRowSliding(const DwPlan& p, const float* src, float* out, int64_t n,
                              int64_t oy) {
-  // Stride 1, no horizontal dilation: the XT + KW - 1 input vectors of a kernel
-  // row are loaded once and reused by XT outputs.
   const ConvDesc& c = p.c;
   const D d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   const int64_t C = c.ic;
-  for (int64_t c0 = 0; c0 < C; c0 += N) {
-    const bool full = c0 + N <= C;
-    const auto cm = hn::FirstN(d, static_cast<size_t>(std::min(N, C - c0)));
-    const V bias = hn::LoadU(d, p.bias.data() + c0);
-    for (int64_t x0 = 0; x0 < c.ow; x0 += kXT) {
-      const int64_t xs = x0 - c.pw;  // leftmost input column
-      const bool interior = xs >= 0 && xs + kXT + KW - 1 <= c.iw && x0 + kXT <= c.ow;
+  for (int64_t x0 = 0; x0 < c.ow; x0 += kXT) {
+    const int64_t xs = x0 - c.pw;  // leftmost input column of the tile
+    const bool inside = xs >= 0 && xs + kXT + KW - 1 <= c.iw;
+    for (int64_t c0 = 0; c0 < C; c0 += N) {
+      const bool full = c0 + N <= C;
+      const auto cm = hn::FirstN(d, static_cast<size_t>(std::min(N, C - c0)));
       V acc[kXT];
+      const V bias = hn::LoadU(d, p.bias.data() + c0);
       for (int j = 0; j < kXT; ++j) acc[j] = bias;
       for (int64_t ky = 0; ky < c.kh; ++ky) {
         const int64_t iy = oy * c.sh - c.ph + ky * (c.dh + 1);
         if (iy < 0 || iy >= c.ih) continue;  // a padded row adds nothing
-        const float* row = src + ((n * c.ih + iy) * c.iw) * C + c0;
+        const float* row = src + ((n * c.ih + iy) * c.iw + xs) * C + c0;
         const float* w = p.wpack.data() + (ky * KW) * p.cpad + c0;
-        if (interior) {
-          V in[kXT + KW - 1];
-          for (int j = 0; j < kXT + KW - 1; ++j)
-            in[j] = full ? hn::LoadU(d, row + (xs + j) * C) : hn::MaskedLoad(cm, d, row + (xs + j) * C);
-          for (int kx = 0; kx < KW; ++kx) {
-            const V wv = hn::LoadU(d, w + kx * p.cpad);
-            for (int j = 0; j < kXT; ++j) acc[j] = hn::MulAdd(in[j + kx], wv, acc[j]);
-          }
+        V in[kXT + KW - 1];
+        if (inside && full) {
+          for (int j = 0; j < kXT + KW - 1; ++j) in[j] = hn::LoadU(d, row + j * C);
         } else {
-          for (int kx = 0; kx < KW; ++kx) {
-            const V wv = hn::LoadU(d, w + kx * p.cpad);
-            for (int j = 0; j < kXT; ++j) {
-              const int64_t ix = xs + j + kx;
-              if (ix < 0 || ix >= c.iw || x0 + j >= c.ow) continue;
-              const V v = full ? hn::LoadU(d, row + ix * C) : hn::MaskedLoad(cm, d, row + ix * C);
-              acc[j] = hn::MulAdd(v, wv, acc[j]);
-            }
+          for (int j = 0; j < kXT + KW - 1; ++j) {
+            const int64_t ix = xs + j;
+            in[j] = ix < 0 || ix >= c.iw ? hn::Zero(d) : hn::MaskedLoad(cm, d, row + j * C);
           }
         }
+        for (int kx = 0; kx < KW; ++kx) {
+          const V wv = hn::LoadU(d, w + kx * p.cpad);
+          for (int j = 0; j < kXT; ++j) acc[j] = hn::MulAdd(in[j + kx], wv, acc[j]);
+        }
       }
-      for (int j = 0; j < kXT && x0 + j < c.ow; ++j) {
-        const V v = Activate(d, acc[j], p.act);
+      for (int j = 0; j < kXT; ++j) {
+        if (x0 + j >= c.ow) break;
+        const V v = ActivateT<A>(d, acc[j]);
         if (full) hn::StoreU(v, d, out + (x0 + j) * C + c0);
         else hn::BlendedStore(v, cm, d, out + (x0 + j) * C + c0);
       }
@@ -249,22 +261,32 @@ HWY_INLINE void DwRowGeneric(const DwPlan& p, const float* src, float* out, int6
   }
 }
 
-void DwRow(const DwPlan& p, const float* src, float* out, int64_t n, int64_t oy) {
+template <Act A>
+HWY_INLINE void DwRowAct(const DwPlan& p, const float* src, float* out, int64_t n, int64_t oy) {
   if (p.c.sw == 1 && p.c.dw == 0) {
     switch (p.c.kw) {
-      case 1: return DwRowSliding<1>(p, src, out, n, oy);
-      case 2: return DwRowSliding<2>(p, src, out, n, oy);
-      case 3: return DwRowSliding<3>(p, src, out, n, oy);
-      case 4: return DwRowSliding<4>(p, src, out, n, oy);
-      case 5: return DwRowSliding<5>(p, src, out, n, oy);
-      case 6: return DwRowSliding<6>(p, src, out, n, oy);
-      case 7: return DwRowSliding<7>(p, src, out, n, oy);
-      case 8: return DwRowSliding<8>(p, src, out, n, oy);
-      case 9: return DwRowSliding<9>(p, src, out, n, oy);
+      case 1: return DwRowSliding<1, A>(p, src, out, n, oy);
+      case 2: return DwRowSliding<2, A>(p, src, out, n, oy);
+      case 3: return DwRowSliding<3, A>(p, src, out, n, oy);
+      case 4: return DwRowSliding<4, A>(p, src, out, n, oy);
+      case 5: return DwRowSliding<5, A>(p, src, out, n, oy);
+      case 6: return DwRowSliding<6, A>(p, src, out, n, oy);
+      case 7: return DwRowSliding<7, A>(p, src, out, n, oy);
+      case 8: return DwRowSliding<8, A>(p, src, out, n, oy);
+      case 9: return DwRowSliding<9, A>(p, src, out, n, oy);
       default: break;
     }
   }
   DwRowGeneric(p, src, out, n, oy);
+}
+
+void DwRow(const DwPlan& p, const float* src, float* out, int64_t n, int64_t oy) {
+  switch (p.act) {
+    case Act::none: return DwRowAct<Act::none>(p, src, out, n, oy);
+    case Act::relu: return DwRowAct<Act::relu>(p, src, out, n, oy);
+    case Act::elu: return DwRowAct<Act::elu>(p, src, out, n, oy);
+    case Act::tanh: return DwRowAct<Act::tanh>(p, src, out, n, oy);
+  }
 }
 
 void RunDwRows(const DwPlan& p, const float* src, float* dst, int64_t ld, int64_t r0, int64_t r1) {
