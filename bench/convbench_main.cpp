@@ -64,8 +64,10 @@ struct Totals {
   int64_t macs = 0, macs_eff = 0, params = 0, bytes = 0, taps = 0;
 };
 
-void set_counters(benchmark::State& state, const Totals& t, double seconds_per_iter,
-                  int threads, double reorder_s, double prepare_s) {
+// Every per-time counter is a Google Benchmark rate counter, so that it is
+// derived from the very time the JSON reports (no second clock).
+void set_counters(benchmark::State& state, const Totals& t, int threads, double reorder_s,
+                  double prepare_s) {
   using C = benchmark::Counter;
   const double flops = 2.0 * t.macs, flops_eff = 2.0 * t.macs_eff;
   state.counters["FLOPS"] = C(flops, C::kIsIterationInvariantRate);
@@ -76,10 +78,12 @@ void set_counters(benchmark::State& state, const Totals& t, double seconds_per_i
   state.counters["bytes"] = t.bytes;
   state.counters["AI"] = flops / std::max<int64_t>(1, t.bytes);
   const MachineLimits& m = limits(threads);
-  state.counters["peak_pct"] = 100.0 * flops / seconds_per_iter / (m.peak_gflops * 1e9);
-  state.counters["us_per_tap"] = seconds_per_iter * 1e6 / std::max<int64_t>(1, t.taps);
+  state.counters["peak_pct"] = C(100.0 * flops / (m.peak_gflops * 1e9), C::kIsIterationInvariantRate);
+  // time / (iterations * taps), in microseconds: an inverted rate.
+  state.counters["us_per_tap"] =
+      C(static_cast<double>(std::max<int64_t>(1, t.taps)) * 1e-6, C::kIsIterationInvariantRate | C::kInvert);
   state.counters["reorder_us"] = reorder_s * 1e6;
-  state.counters["reorder_pct"] = 100.0 * reorder_s / seconds_per_iter;
+  state.counters["reorder_pct"] = C(100.0 * reorder_s, C::kIsIterationInvariantRate);
   state.counters["prepare_ms"] = prepare_s * 1e3;
 }
 
@@ -109,15 +113,12 @@ void run_layer(benchmark::State& state, const BenchCase& c) {
   for (size_t i = 0; i < nbuf; ++i) p->run(src[i].data(), dst[i].data());  // warm-up
 
   size_t i = 0;
-  const auto start = clock::now();
   for (auto _ : state) {
     p->run(src[i].data(), dst[i].data());
     benchmark::DoNotOptimize(dst[i].data());
     benchmark::ClobberMemory();
     if (++i == nbuf) i = 0;
   }
-  const double per_iter = std::chrono::duration<double>(clock::now() - start).count() /
-                          static_cast<double>(state.iterations());
 
   // After the timed loop: a few step-timed runs for the reorder share and labels.
   std::vector<double> reorder, one;
@@ -130,7 +131,7 @@ void run_layer(benchmark::State& state, const BenchCase& c) {
   }
   const LayerCost lc = layer_cost(c.layer);
   Totals t{lc.total.macs, lc.total.macs_effective, lc.total.params, lc.total.bytes, s.kh * s.kw};
-  set_counters(state, t, per_iter, c.threads, median(reorder), prepare_s);
+  set_counters(state, t, c.threads, median(reorder), prepare_s);
   state.SetLabel(c.cfg.str() + " | " + p->impl());
 }
 
@@ -148,13 +149,10 @@ void run_model(benchmark::State& state, const BenchCase& c) {
   }
   const double prepare_s = std::chrono::duration<double>(clock::now() - t0).count();
   r->run();
-  const auto start = clock::now();
   for (auto _ : state) {
     r->run();
     benchmark::ClobberMemory();
   }
-  const double per_iter = std::chrono::duration<double>(clock::now() - start).count() /
-                          static_cast<double>(state.iterations());
   std::vector<std::vector<double>> secs;
   std::vector<double> reorder;
   for (int k = 0; k < 5; ++k) {
@@ -172,7 +170,7 @@ void run_model(benchmark::State& state, const BenchCase& c) {
     t.params += lc.total.params, t.bytes += lc.total.bytes;
   }
   t.taps = c.layer.shape.kh * c.layer.shape.kw;
-  set_counters(state, t, per_iter, c.threads, median(reorder), prepare_s);
+  set_counters(state, t, c.threads, median(reorder), prepare_s);
   state.counters["images_per_s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(c.cfg.str() + " | " + c.model.name + " | " + std::to_string(c.model.layers.size()) + " layers");
 }
@@ -190,9 +188,9 @@ void add_context() {
   for (int t : g_opts.threads) {
     const MachineLimits& m = limits(t);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.1f", m.peak_gflops);
+    std::snprintf(buf, sizeof buf, "%.9g", m.peak_gflops);  // the exact value peak_pct uses
     ctx("peak_gflops_threads_" + std::to_string(t), buf);
-    std::snprintf(buf, sizeof buf, "%.1f", m.dram_gbs);
+    std::snprintf(buf, sizeof buf, "%.9g", m.dram_gbs);
     ctx("dram_gbs_threads_" + std::to_string(t), buf);
     ctx("peak_fma_isa", m.fma_isa);
     ctx("peak_probe", m.cached ? "cached" : "measured now");

@@ -48,29 +48,47 @@ fi
 # per stage, depthwise + pointwise fused).
 backends=${CONVBENCH_BACKENDS:-onednn,hand_fused_nhwc}
 
+# run_group NAME FLAGS...: one convbench run into $out/NAME.json, skipped when
+# that file is already there; one progress line per finished case.
+n=0 ran=0 total=0
+run_group() {
+  local name=$1; shift
+  n=$((n + 1))
+  local file="$out/$name.json"
+  [ -s "$file" ] && return 0
+  build/bin/convbench --backends="$backends" "$@" \
+    --benchmark_out="$file.tmp" --benchmark_out_format=json \
+    --benchmark_min_time="${CONVBENCH_MIN_TIME:-0.3}" --benchmark_format=console \
+    ${extra[@]+"${extra[@]}"} >"$file.log" 2>&1 || {
+      echo "bench: $name failed:" >&2; tail -n 20 "$file.log" >&2; exit 1; }
+  mv "$file.tmp" "$file"
+  ran=$((ran + 1))
+  grep -E '^(normal|spatial|depthwise|dw_spatial)/' "$file.log" | awk -v n="$n" -v t="$total" \
+    '{ pct=""; for (i = 1; i <= NF; ++i) if ($i ~ /^peak_pct=/) pct=$i;
+       printf "[%d/%d] %-64s %10s %s  %s\n", n, t, $1, $2, $3, pct }'
+  rm -f "$file.log"
+}
+
 kinds=(normal spatial depthwise dw_spatial)
 acts=(relu elu tanh)
-total=$(( ${#kinds[@]} * ${#acts[@]} * 9 )) n=0 ran=0
+total=$(( ${#kinds[@]} * ${#acts[@]} * 9 + 3 ))
 echo "bench: results in $out, backends $backends"
+# The sweep: four kinds x three activations x k = 1..9, one file per (kind, act, k).
 for kind in "${kinds[@]}"; do
   for act in "${acts[@]}"; do
     for k in 1 2 3 4 5 6 7 8 9; do
-      n=$((n + 1))
-      file="$out/${kind}_${act}_k$k.json"
-      if [ -s "$file" ]; then continue; fi
-      build/bin/convbench --kinds="$kind" --acts="$act" --k="$k" --backends="$backends" \
-        --benchmark_out="$file.tmp" --benchmark_out_format=json \
-        --benchmark_min_time="${CONVBENCH_MIN_TIME:-0.3}" --benchmark_format=console \
-        ${extra[@]+"${extra[@]}"} >"$file.log" 2>&1 || {
-          echo "bench: $kind/$act/k:$k failed:" >&2; tail -n 20 "$file.log" >&2; exit 1; }
-      mv "$file.tmp" "$file"
-      ran=$((ran + 1))
-      # One progress line per finished case: its name, time and share of peak.
-      grep -E "^$kind/$act/" "$file.log" | awk -v n="$n" -v t="$total" \
-        '{ pct=""; for (i = 1; i <= NF; ++i) if ($i ~ /^peak_pct=/) pct=$i;
-           printf "[%d/%d] %-60s %10s %s  %s\n", n, t, $1, $2, $3, pct }'
-      rm -f "$file.log"
+      run_group "${kind}_${act}_k$k" --kinds="$kind" --acts="$act" --k="$k"
     done
   done
 done
-echo "bench: $ran case group(s) run, $((total - ran)) already there; results in $out"
+# What the studies also asked: the cost of activations, fused and not; the
+# precisions with their reorders (oneDNN, plain NCHW and NHWC user tensors); and
+# the phone study's twelve networks.
+run_group activations --k=3 --acts=none,relu,elu,tanh --fusion=fused,unfused
+backends_saved=$backends
+backends=onednn
+run_group precisions --k=3 --acts=relu --precisions=f32,bf16,int8 --layouts=nhwc,nchw
+backends=$backends_saved
+run_group networks --models --acts=relu,elu,tanh
+echo "bench: $ran group(s) run, $((total - ran)) already there; results in $out"
+tools/report "$out"

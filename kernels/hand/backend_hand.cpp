@@ -36,7 +36,9 @@ class HandPrepared final : public Prepared {
         const Stage& n = stages_[i + 1];
         hand::DirectPlan pw = hand::plan_direct(n.conv, data.weights[i + 1].data(),
                                                 n.bias ? data.biases[i + 1].data() : nullptr, n.act);
-        if (pw.pointwise && n.conv.g == 1) {
+        // Fused, every row step reads all pointwise weights: worth it while they
+        // stay in L2 (256 KiB: 64 -> 1024 or 256 -> 256 channels).
+        if (pw.pointwise && n.conv.g == 1 && n.conv.ic * n.conv.oc * 4 <= (256 << 10)) {
           dws_.push_back(hand::plan_dw(s.conv, data.weights[i].data(), bias, s.act));
           directs_.push_back(std::move(pw));
           const size_t di = dws_.size() - 1, pi = directs_.size() - 1;
@@ -50,7 +52,7 @@ class HandPrepared final : public Prepared {
       if (dw) {
         dws_.push_back(hand::plan_dw(s.conv, data.weights[i].data(), bias, s.act));
         const size_t di = dws_.size() - 1;
-        const bool sliding = s.conv.sw == 1 && s.conv.dw == 0 && s.conv.kw <= 9;
+        const bool sliding = (s.conv.sw == 1 || s.conv.sw == 2) && s.conv.dw == 0 && s.conv.kw <= 9;
         steps_.push_back({"stage" + std::to_string(i), step_type(s),
                           std::string(sliding ? "dw_nhwc_sliding" : "dw_nhwc_generic") + isa,
                           [this, i, di] { hand::run_dw(dws_[di], in(i), out(i)); }});

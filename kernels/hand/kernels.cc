@@ -160,7 +160,7 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
         const int64_t ob = u % p.ocb, rest = u / p.ocb;
         const int64_t pt = rest % ptiles, g = rest / ptiles;
         const int64_t p0 = pt * kMR;
-        const int rows = static_cast<int>(std::min<int64_t>(kMR, P - p0));
+        const int nrows = static_cast<int>(std::min<int64_t>(kMR, P - p0));
         for (int64_t t = 0; t < nt; ++t)
           for (int i = 0; i < kMR; ++i) {
             const int64_t px = std::min(p0 + i, P - 1);
@@ -174,53 +174,56 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
         const float* b = p.wpack.data() + ((g * p.ocb + ob) * p.taps + t0) * icg * NR;
         const int64_t col0 = ob * NR;
         const int64_t cols = std::min(NR, ocg - col0);
-        GemmTileRows(rows, a.data(), nt, icg, b, dst + p0 * c.oc + g * ocg + col0, c.oc, cols,
-                     p.bias.data() + (g * p.ocb + ob) * NR, p.act, first, last);
+        float* out = dst + p0 * c.oc + g * ocg + col0;
+        const float* bias = p.bias.data() + (g * p.ocb + ob) * NR;
+        GemmTileRows(nrows, a.data(), nt, icg, b, out, c.oc, cols, bias, p.act, first, last);
       }
     }
   }
 }
 
-// One output row of a depthwise convolution. Stride 1, no horizontal
-// dilation: the XT + KW - 1 input vectors of a kernel row are loaded once (zeros
-// where they fall in the padding) and reused by XT outputs, so the kernel does
-// KW FMAs per load instead of one.
-template <int KW, Act A>
+// One output row of a depthwise convolution, stride S (1 or 2) and no
+// horizontal dilation: the (XT-1)*S + KW input vectors of a kernel row are loaded
+// once (zeros where they fall in the padding) and reused by XT outputs, so the
+// kernel does up to KW FMAs per load instead of one.
+template <int KW, int S, Act A>
 HWY_INLINE void DwRowSliding(const DwPlan& p, const float* src, float* out, int64_t n,
                              int64_t oy) {
+  constexpr int XT = S == 1 ? kXT : kXT / 2;  // keeps inputs + accumulators in registers
+  constexpr int NIN = (XT - 1) * S + KW;
   const ConvDesc& c = p.c;
   const D d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   const int64_t C = c.ic;
-  for (int64_t x0 = 0; x0 < c.ow; x0 += kXT) {
-    const int64_t xs = x0 - c.pw;  // leftmost input column of the tile
-    const bool inside = xs >= 0 && xs + kXT + KW - 1 <= c.iw;
+  for (int64_t x0 = 0; x0 < c.ow; x0 += XT) {
+    const int64_t xs = x0 * S - c.pw;  // leftmost input column of the tile
+    const bool inside = xs >= 0 && xs + NIN <= c.iw;
     for (int64_t c0 = 0; c0 < C; c0 += N) {
       const bool full = c0 + N <= C;
       const auto cm = hn::FirstN(d, static_cast<size_t>(std::min(N, C - c0)));
-      V acc[kXT];
+      V acc[XT];
       const V bias = hn::LoadU(d, p.bias.data() + c0);
-      for (int j = 0; j < kXT; ++j) acc[j] = bias;
+      for (int j = 0; j < XT; ++j) acc[j] = bias;
       for (int64_t ky = 0; ky < c.kh; ++ky) {
         const int64_t iy = oy * c.sh - c.ph + ky * (c.dh + 1);
         if (iy < 0 || iy >= c.ih) continue;  // a padded row adds nothing
         const float* row = src + ((n * c.ih + iy) * c.iw + xs) * C + c0;
         const float* w = p.wpack.data() + (ky * KW) * p.cpad + c0;
-        V in[kXT + KW - 1];
+        V in[NIN];
         if (inside && full) {
-          for (int j = 0; j < kXT + KW - 1; ++j) in[j] = hn::LoadU(d, row + j * C);
+          for (int j = 0; j < NIN; ++j) in[j] = hn::LoadU(d, row + j * C);
         } else {
-          for (int j = 0; j < kXT + KW - 1; ++j) {
+          for (int j = 0; j < NIN; ++j) {
             const int64_t ix = xs + j;
             in[j] = ix < 0 || ix >= c.iw ? hn::Zero(d) : hn::MaskedLoad(cm, d, row + j * C);
           }
         }
         for (int kx = 0; kx < KW; ++kx) {
           const V wv = hn::LoadU(d, w + kx * p.cpad);
-          for (int j = 0; j < kXT; ++j) acc[j] = hn::MulAdd(in[j + kx], wv, acc[j]);
+          for (int j = 0; j < XT; ++j) acc[j] = hn::MulAdd(in[j * S + kx], wv, acc[j]);
         }
       }
-      for (int j = 0; j < kXT; ++j) {
+      for (int j = 0; j < XT; ++j) {
         if (x0 + j >= c.ow) break;
         const V v = ActivateT<A>(d, acc[j]);
         if (full) hn::StoreU(v, d, out + (x0 + j) * C + c0);
@@ -261,22 +264,26 @@ HWY_INLINE void DwRowGeneric(const DwPlan& p, const float* src, float* out, int6
   }
 }
 
+template <int S, Act A>
+HWY_INLINE bool DwRowStrided(const DwPlan& p, const float* src, float* out, int64_t n, int64_t oy) {
+  switch (p.c.kw) {
+    case 1: DwRowSliding<1, S, A>(p, src, out, n, oy); return true;
+    case 2: DwRowSliding<2, S, A>(p, src, out, n, oy); return true;
+    case 3: DwRowSliding<3, S, A>(p, src, out, n, oy); return true;
+    case 4: DwRowSliding<4, S, A>(p, src, out, n, oy); return true;
+    case 5: DwRowSliding<5, S, A>(p, src, out, n, oy); return true;
+    case 6: DwRowSliding<6, S, A>(p, src, out, n, oy); return true;
+    case 7: DwRowSliding<7, S, A>(p, src, out, n, oy); return true;
+    case 8: DwRowSliding<8, S, A>(p, src, out, n, oy); return true;
+    case 9: DwRowSliding<9, S, A>(p, src, out, n, oy); return true;
+    default: return false;
+  }
+}
+
 template <Act A>
 HWY_INLINE void DwRowAct(const DwPlan& p, const float* src, float* out, int64_t n, int64_t oy) {
-  if (p.c.sw == 1 && p.c.dw == 0) {
-    switch (p.c.kw) {
-      case 1: return DwRowSliding<1, A>(p, src, out, n, oy);
-      case 2: return DwRowSliding<2, A>(p, src, out, n, oy);
-      case 3: return DwRowSliding<3, A>(p, src, out, n, oy);
-      case 4: return DwRowSliding<4, A>(p, src, out, n, oy);
-      case 5: return DwRowSliding<5, A>(p, src, out, n, oy);
-      case 6: return DwRowSliding<6, A>(p, src, out, n, oy);
-      case 7: return DwRowSliding<7, A>(p, src, out, n, oy);
-      case 8: return DwRowSliding<8, A>(p, src, out, n, oy);
-      case 9: return DwRowSliding<9, A>(p, src, out, n, oy);
-      default: break;
-    }
-  }
+  if (p.c.dw == 0 && p.c.sw == 1 && DwRowStrided<1, A>(p, src, out, n, oy)) return;
+  if (p.c.dw == 0 && p.c.sw == 2 && DwRowStrided<2, A>(p, src, out, n, oy)) return;
   DwRowGeneric(p, src, out, n, oy);
 }
 
@@ -301,24 +308,30 @@ void RunDw(const DwPlan& p, const float* src, float* dst) {
 
 void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, const float* src, float* dst) {
   const ConvDesc& c = dw.c;
-  const int64_t rows = c.mb * c.oh;
   const D d;
   const int64_t NR = kNV * static_cast<int64_t>(hn::Lanes(d));
   const int64_t oc = pw.c.oc;
+  // Rows per step: enough pixels for several full register tiles on small images,
+  // one row (56 x 64 floats: 14 KiB, in L1) on large ones.
+  const int64_t R = std::max<int64_t>(1, std::min<int64_t>(c.oh, (4 * kMR + c.ow - 1) / c.ow));
+  const int64_t groups_per_image = (c.oh + R - 1) / R;
+  const int64_t steps = c.mb * groups_per_image;
 #pragma omp parallel
   {
-    // One depthwise output row, [ow][ic]: 14 KiB for 56 x 64, in L1.
-    std::vector<float> row(static_cast<size_t>(c.ow * c.ic + kMR * c.ic));
+    std::vector<float> buf(static_cast<size_t>(R * c.ow * c.ic));
     std::vector<const float*> a(kMR);
 #pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      DwRow(dw, src, row.data(), r / c.oh, r % c.oh);
-      float* out = dst + r * c.ow * oc;
-      for (int64_t x0 = 0; x0 < c.ow; x0 += kMR) {
-        const int n = static_cast<int>(std::min<int64_t>(kMR, c.ow - x0));
-        for (int i = 0; i < kMR; ++i) a[i] = row.data() + std::min<int64_t>(x0 + i, c.ow - 1) * c.ic;
+    for (int64_t st = 0; st < steps; ++st) {
+      const int64_t n = st / groups_per_image, oy0 = (st % groups_per_image) * R;
+      const int64_t rr = std::min(R, c.oh - oy0);
+      for (int64_t j = 0; j < rr; ++j) DwRow(dw, src, buf.data() + j * c.ow * c.ic, n, oy0 + j);
+      const int64_t P = rr * c.ow;
+      float* out = dst + ((n * c.oh + oy0) * c.ow) * oc;
+      for (int64_t x0 = 0; x0 < P; x0 += kMR) {
+        const int rows = static_cast<int>(std::min<int64_t>(kMR, P - x0));
+        for (int i = 0; i < kMR; ++i) a[i] = buf.data() + std::min<int64_t>(x0 + i, P - 1) * c.ic;
         for (int64_t ob = 0; ob < pw.ocb; ++ob)
-          GemmTileRows(n, a.data(), 1, c.ic, pw.wpack.data() + ob * c.ic * NR,
+          GemmTileRows(rows, a.data(), 1, c.ic, pw.wpack.data() + ob * c.ic * NR,
                        out + x0 * oc + ob * NR, oc, std::min(NR, oc - ob * NR),
                        pw.bias.data() + ob * NR, pw.act, true, true);
       }
