@@ -10,7 +10,7 @@ mkdir -p "$out"
 if [ "${CONVBENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]; then unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; fi
 common=(--acts=relu --threads=1,2 --benchmark_repetitions="${REPS:-5}" --benchmark_min_time=0.3
         --benchmark_out_format=json)
-run() { local name=$1; shift; build/bin/convbench "$@" "${common[@]}" --benchmark_out="$out/$name.json" >/dev/null; }
+run() { local name=$1; shift; build/bin/convbench "$@" "${common[@]}" --benchmark_out="$out/$name.json" >"$out/$name.log" 2>&1 || { tail "$out/$name.log" >&2; exit 1; }; }
 run normal --kinds=normal --backends=onednn,hand_nhwc --k=1,3,5,7,9
 run dw_stage --kinds=normal --backends=onednn,hand_nhwc --shape=g64mb1ic64ih56oc64oh56kh3 --k=3,4,5,6,7,8,9
 run pw_stage --kinds=normal --backends=onednn,hand_nhwc --shape=mb1ic64ih56oc128oh56kh1

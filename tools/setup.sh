@@ -11,7 +11,7 @@ CONVBENCH_PACKAGES=(
   libdnnl-dev libopenblas-openmp-dev libeigen3-dev libhwy-dev
   libxnnpack-dev libpthreadpool-dev
   # Python tools and their tests (Debian's /usr/bin/python3 sees these)
-  python3 python3-numpy python3-pytest
+  python3 python3-numpy python3-matplotlib python3-pytest
 )
 
 missing=()

@@ -4,13 +4,33 @@
 // ONEDNN_MAX_CPU_ISA does for oneDNN.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "convbench/layer.hpp"
 
 namespace convbench::hand {
+
+// 64-byte aligned storage for packed weights: a full AVX-512 vector load never
+// straddles two cache lines.
+template <class T>
+struct Aligned64 {
+  using value_type = T;
+  Aligned64() = default;
+  template <class U>
+  Aligned64(const Aligned64<U>&) {}
+  T* allocate(size_t n) {
+    void* p = ::operator new(n * sizeof(T), std::align_val_t{64});
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{64}); }
+  bool operator==(const Aligned64&) const { return true; }
+  bool operator!=(const Aligned64&) const { return false; }
+};
+using Packed = std::vector<float, Aligned64<float>>;
 
 // Register tile of the GEMM-shaped kernels on the dispatched target: MR output
 // pixels x NR output channels (NR = NV vectors).
@@ -29,8 +49,8 @@ struct DirectPlan {
   ConvDesc c;
   int64_t taps = 0;
   std::vector<int64_t> off;  // [mb*oh*ow][taps], element offsets into the input
-  std::vector<float> wpack;  // [g][ocb][taps][icg][NR], zero-padded
-  std::vector<float> bias;   // [g][ocb*NR], zero-padded (zeros when no bias)
+  Packed wpack;              // [g][ocb][taps][icg][NR], zero-padded
+  Packed bias;               // [g][ocb*NR], zero-padded (zeros when no bias)
   std::vector<float> zeros;  // icg zeros for padded taps
   int64_t ocb = 0;           // output-channel blocks per group
   int64_t tap_chunk = 0;     // taps per pass, so that one pass's weights stay in L2
@@ -46,8 +66,8 @@ void run_direct(const DirectPlan& p, const float* src, float* dst);
 struct DwPlan {
   ConvDesc c;
   int64_t cpad = 0;          // channels rounded up to the vector width
-  std::vector<float> wpack;  // [kh][kw][cpad]
-  std::vector<float> bias;   // [cpad]
+  Packed wpack;              // [kh][kw][cpad]
+  Packed bias;               // [cpad]
   Act act = Act::none;
 };
 DwPlan plan_dw(const ConvDesc& c, const float* w_oihw, const float* bias, Act act);
