@@ -18,7 +18,7 @@ using namespace convbench;
 
 namespace {
 
-Model parse_model_spec(const std::string& spec, Act act) {
+Model parse_model_spec(const std::string& spec) {
   // study:<kind>/<act>[/k<k>]
   if (spec.rfind("study:", 0) != 0)
     throw Error("--model '" + spec + "': expected study:<kind>/<act>[/k<k>]");
@@ -36,7 +36,6 @@ Model parse_model_spec(const std::string& spec, Act act) {
       throw Error("--model '" + spec + "': bad kernel size '" + parts[2] + "' (expected k1..k9)");
     k = std::stoi(parts[2].substr(1));
   }
-  (void)act;
   return study_model(parse_kind(parts[0]), parse_act(parts[1]), k);
 }
 
@@ -66,7 +65,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   app.add_option("--model", model_spec, "study:<kind>/<act>[/k<k>], the phone study's networks");
   app.add_option("--shapes", shapes, "a shape file run as a chain of normal-kind layers");
-  app.add_option("--act", act, "activation for --shapes layers")->capture_default_str();
+  app.add_option("--act", act, "activation of the --shapes layers (a --model names its own)")->capture_default_str();
   app.add_option("--backend", backend)->capture_default_str();
   app.add_option("--layout", layout, "nhwc or nchw")->capture_default_str();
   app.add_option("--precision", precision, "f32, bf16 or int8")->capture_default_str();
@@ -83,7 +82,7 @@ int main(int argc, char** argv) {
     if (json && csv) throw Error("give at most one of --json and --csv");
     const Act a = parse_act(act);
     const Model model = model_spec.empty() ? shape_file_model(shapes, a)
-                                           : parse_model_spec(model_spec, a);
+                                           : parse_model_spec(model_spec);
     RunConfig cfg{parse_layout(layout), parse_precision(precision), !unfused};
     const Backend& b = find_backend(backend);
     set_threads(nthreads);

@@ -102,7 +102,7 @@ enum class LayoutMode { any, plain };
 class OnednnPlan {
  public:
   OnednnPlan(const Layer& l, const RunConfig& cfg, LayoutMode mode, const LayerData* data)
-      : layer_(l), cfg_(cfg), mode_(mode) {
+      : cfg_(cfg), mode_(mode) {
     const std::vector<Stage> st = l.stages();
     std::vector<float> calib_max;  // int8: max |x| at each stage input
     if (cfg.precision == Precision::int8 && data) calib_max = calibrate(l, *data);
@@ -208,7 +208,6 @@ class OnednnPlan {
     return range;
   }
 
-  Layer layer_;
   RunConfig cfg_;
   LayoutMode mode_;
   std::vector<StagePlan> plans_;
@@ -275,7 +274,6 @@ class OnednnPrepared final : public Prepared {
       std::unordered_map<int, memory> args = {
           {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
       if (sp.stage.bias) args[DNNL_ARG_BIAS] = bias;
-      keep_.push_back(wei);
       const bool reads_user = i == 0 && src == usr_src_;
       steps_.push_back({tagname, step_type(sp.stage), describe(sp),
                         [this, conv, args, reads_user, to_user] {
@@ -330,7 +328,6 @@ class OnednnPrepared final : public Prepared {
 
   dnnl::stream strm_;
   memory usr_src_, usr_dst_;
-  std::vector<memory> keep_;
 };
 
 class OnednnBackend final : public Backend {
