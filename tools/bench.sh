@@ -32,7 +32,8 @@ cmake --build --preset release
 
 if [ -n "$resume" ]; then
   if [ "$resume" = latest ]; then
-    out=$(ls -d results/*/ 2>/dev/null | sort | tail -n 1)
+    # The newest sweep folder (named by its UTC start time; race-* folders are not sweeps).
+    out=$(ls -d results/[0-9]*/ 2>/dev/null | sort | tail -n 1)
     [ -n "$out" ] || { echo "bench.sh: error: --resume: no results folder to resume" >&2; exit 2; }
   else
     out=$resume
@@ -64,7 +65,7 @@ run_group() {
   mv "$file.tmp" "$file"
   ran=$((ran + 1))
   grep -E '^(normal|spatial|depthwise|dw_spatial)/' "$file.log" | awk -v n="$n" -v t="$total" \
-    '{ pct=""; for (i = 1; i <= NF; ++i) if ($i ~ /^peak_pct=/) pct=$i;
+    '{ pct=""; for (i = 1; i <= NF; ++i) if ($i ~ /^peak_pct=/) { pct=$i; sub(/\/s$/, "%", pct) }
        printf "[%d/%d] %-64s %10s %s  %s\n", n, t, $1, $2, $3, pct }'
   rm -f "$file.log"
 }
