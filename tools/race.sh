@@ -9,6 +9,7 @@ out=results/race-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 if [ "${CONVBENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]; then unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; fi
 common=(--acts=relu --threads=1,2 --benchmark_repetitions="${REPS:-5}" --benchmark_min_time=0.3
+        --benchmark_enable_random_interleaving=true
         --benchmark_out_format=json)
 run() { local name=$1; shift; build/bin/convbench "$@" "${common[@]}" --benchmark_out="$out/$name.json" >"$out/$name.log" 2>&1 || { tail "$out/$name.log" >&2; exit 1; }; }
 run normal --kinds=normal --backends=onednn,hand_nhwc --k=1,3,5,7,9

@@ -145,7 +145,7 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
   const int64_t P = c.mb * c.oh * c.ow;
   const int64_t ptiles = (P + kMR - 1) / kMR;
   const int64_t icg = c.icg(), ocg = c.ocg();
-  const int64_t units = c.g * p.ocb * ptiles;
+  const int64_t units = c.g * ptiles;
   for (int64_t t0 = 0; t0 < p.taps; t0 += p.tap_chunk) {
     const int64_t nt = std::min(p.tap_chunk, p.taps - t0);
     const bool first = t0 == 0, last = t0 + nt == p.taps;
@@ -154,10 +154,7 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
       std::vector<const float*> a(static_cast<size_t>(nt * kMR));
 #pragma omp for schedule(static)
       for (int64_t u = 0; u < units; ++u) {
-        // Channel blocks innermost: a tile's input rows are reused from L1, and
-        // the tap chunk keeps every block's weights in L2 together.
-        const int64_t ob = u % p.ocb, rest = u / p.ocb;
-        const int64_t pt = rest % ptiles, g = rest / ptiles;
+        const int64_t pt = u % ptiles, g = u / ptiles;
         const int64_t p0 = pt * kMR;
         const int nrows = static_cast<int>(std::min<int64_t>(kMR, P - p0));
         for (int64_t t = 0; t < nt; ++t)
@@ -170,12 +167,15 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
               a[t * kMR + i] = o < 0 ? p.zeros.data() : src + o + g * icg;
             }
           }
-        const float* b = p.wpack.data() + ((g * p.ocb + ob) * p.taps + t0) * icg * NR;
-        const int64_t col0 = ob * NR;
-        const int64_t cols = std::min(NR, ocg - col0);
-        float* out = dst + p0 * c.oc + g * ocg + col0;
-        const float* bias = p.bias.data() + (g * p.ocb + ob) * NR;
-        GemmTileRows(nrows, a.data(), nt, icg, b, out, c.oc, cols, bias, p.act, first, last);
+        // Every channel block of the tile while its input rows are in L1; the
+        // tap chunk is sized so that all blocks' weights stay in L2 together.
+        for (int64_t ob = 0; ob < p.ocb; ++ob) {
+          const float* b = p.wpack.data() + ((g * p.ocb + ob) * p.taps + t0) * icg * NR;
+          const int64_t col0 = ob * NR;
+          GemmTileRows(nrows, a.data(), nt, icg, b, dst + p0 * c.oc + g * ocg + col0, c.oc,
+                       std::min(NR, ocg - col0), p.bias.data() + (g * p.ocb + ob) * NR, p.act,
+                       first, last);
+        }
       }
     }
   }

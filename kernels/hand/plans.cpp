@@ -16,8 +16,9 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
   p.ocb = (ocg + NR - 1) / NR;
   p.pointwise = c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 && c.ph == 0 && c.pw == 0 &&
                 c.pb <= 0 && c.pr <= 0 && c.oh == c.ih && c.ow == c.iw;
-  // Weights of one pass (tap chunk x icg x NR floats) sized for half of a 1 MiB L2.
-  const int64_t per_tap = icg * NR * 4;
+  // Weights of one pass (tap chunk x icg x NR floats, every channel block) sized
+  // for half of a 1 MiB L2.
+  const int64_t per_tap = icg * NR * 4 * p.ocb;
   p.tap_chunk = std::clamp<int64_t>((512 << 10) / std::max<int64_t>(1, per_tap), 1, p.taps);
   p.wpack.assign(static_cast<size_t>(c.g * p.ocb * p.taps * icg * NR), 0.f);
   for (int64_t g = 0; g < c.g; ++g)
