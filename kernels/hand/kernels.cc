@@ -354,16 +354,27 @@ HWY_EXPORT(RunDwRows);
 HWY_EXPORT(RunDw);
 HWY_EXPORT(RunDwPwFused);
 
+namespace {
+int64_t g_target = 0;  // the dispatched target, fixed by apply_isa_cap()
+}
+
 void apply_isa_cap() {
   static const bool done = [] {
-    const char* cap = std::getenv("CONVBENCH_MAX_ISA");
-    if (!cap) return true;
-    const std::string s(cap);
-    int64_t disable = 0;
-    if (s == "avx2") disable = HWY_AVX3 | HWY_AVX3_DL;
-    else if (s == "sse4") disable = HWY_AVX3 | HWY_AVX3_DL | HWY_AVX2;
-    else if (s == "scalar") disable = HWY_AVX3 | HWY_AVX3_DL | HWY_AVX2 | HWY_SSE4 | HWY_SSSE3;
-    hwy::DisableTargets(disable);
+    if (const char* cap = std::getenv("CONVBENCH_MAX_ISA")) {
+      const std::string s(cap);
+      int64_t disable = 0;
+      if (s == "avx2") disable = HWY_AVX3 | HWY_AVX3_DL;
+      else if (s == "sse4") disable = HWY_AVX3 | HWY_AVX3_DL | HWY_AVX2;
+      else if (s == "scalar") disable = HWY_AVX3 | HWY_AVX3_DL | HWY_AVX2 | HWY_SSE4 | HWY_SSSE3;
+      hwy::DisableTargets(disable);
+    }
+    // In this Highway, SupportedTargets() re-detects the CPU and points the
+    // dispatch tables at the best target it finds, ignoring DisableTargets: call
+    // it here once, then point them at the capped set. isa() must not call it.
+    const int64_t supported = hwy::SupportedTargets();
+    hwy::GetChosenTarget().Update(supported);
+    const int64_t usable = supported & HWY_TARGETS;
+    g_target = usable & -usable;  // lower bits are better targets
     return true;
   }();
   (void)done;
@@ -381,16 +392,19 @@ int lanes() {
 
 std::string isa() {
   apply_isa_cap();
-  const int64_t usable = hwy::SupportedTargets() & HWY_TARGETS;
-  const int64_t best = usable & -usable;  // lower bits are better targets
-  return hwy::TargetName(best);
+  return hwy::TargetName(g_target);
 }
 
-void act_inplace(Act a, float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(ActInplace)(a, x, n); }
+void act_inplace(Act a, float* x, int64_t n) {
+  apply_isa_cap();
+  HWY_DYNAMIC_DISPATCH(ActInplace)(a, x, n);
+}
 void run_direct(const DirectPlan& p, const float* src, float* dst) {
+  apply_isa_cap();
   HWY_DYNAMIC_DISPATCH(RunDirect)(p, src, dst);
 }
 void run_dw(const DwPlan& p, const float* src, float* dst) {
+  apply_isa_cap();
   HWY_DYNAMIC_DISPATCH(RunDw)(p, src, dst);
 }
 void run_dw_rows(const DwPlan& p, const float* src, float* dst, int64_t ld, int64_t r0,

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -94,6 +95,38 @@ TEST(Activations, DISABLED_FullSweep) {
     std::printf("  %s %s: max %.3f ulp at %a (%g), max abs error %.3g\n", hand::isa().c_str(),
                 std::string(to_string(a)).c_str(), w.ulp, w.at_ulp, w.at_ulp, w.abs);
   }
+}
+
+}  // namespace
+}  // namespace convbench
+
+namespace convbench {
+namespace {
+
+// CONVBENCH_MAX_ISA must reach the dispatch itself, not only the names: this
+// Highway re-detects the CPU inside SupportedTargets(), so asking for the
+// target's name once re-pointed every kernel at AVX-512 while the plans had been
+// packed for the capped vector width.
+TEST(IsaCap, DispatchFollowsTheCap) {
+  const char* cap = std::getenv("CONVBENCH_MAX_ISA");
+  const std::string name = hand::isa();
+  (void)hand::isa();  // asking twice must not change anything
+  const hand::Tile t = hand::gemm_tile();
+  if (!cap) {
+    EXPECT_GE(t.lanes, 1) << name;
+    return;
+  }
+  const std::string c(cap);
+  if (c == "avx2") {
+    EXPECT_EQ(name, "AVX2");
+    EXPECT_EQ(t.lanes, 8);
+  } else if (c == "sse4") {
+    EXPECT_EQ(name, "SSE4");
+    EXPECT_EQ(t.lanes, 4);
+  } else if (c == "scalar") {
+    EXPECT_EQ(t.lanes, 1) << name;
+  }
+  EXPECT_EQ(hand::lanes(), t.lanes);
 }
 
 }  // namespace
