@@ -32,6 +32,28 @@ int TileMR() { return kMR; }
 int TileNV() { return kNV; }
 int Lanes() { return static_cast<int>(hn::Lanes(D())); }
 
+// The first n (< Lanes) elements at p, the rest zero; and the matching store.
+// AVX2 and AVX-512 mask in hardware without touching the other lanes' memory;
+// the 128-bit targets' MaskedLoad/BlendedStore read or write the whole vector,
+// which faults past the end of a buffer and races with a neighbouring thread,
+// so those go through a stack copy.
+#if HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3 || HWY_TARGET == HWY_EMU128 || \
+    HWY_TARGET == HWY_SCALAR
+HWY_INLINE V LoadPart(D d, const float* p, size_t n) {
+  HWY_ALIGN float buf[hn::MaxLanes(D())] = {};
+  std::copy(p, p + n, buf);
+  return hn::Load(d, buf);
+}
+HWY_INLINE void StorePart(V v, D d, float* p, size_t n) {
+  HWY_ALIGN float buf[hn::MaxLanes(D())];
+  hn::Store(v, d, buf);
+  std::copy(buf, buf + n, p);
+}
+#else
+HWY_INLINE V LoadPart(D d, const float* p, size_t n) { return hn::MaskedLoad(hn::FirstN(d, n), d, p); }
+HWY_INLINE void StorePart(V v, D d, float* p, size_t n) { hn::BlendedStore(v, hn::FirstN(d, n), d, p); }
+#endif
+
 // NaN goes through every activation unchanged, as in std::. The template form
 // lets the register-tile epilogues compile without a branch per vector.
 template <Act A>
@@ -65,8 +87,8 @@ void ActInplace(Act a, float* x, int64_t n) {
   int64_t i = 0;
   for (; i + N <= n; i += N) hn::StoreU(Activate(d, hn::LoadU(d, x + i), a), d, x + i);
   if (i < n) {
-    const auto m = hn::FirstN(d, static_cast<size_t>(n - i));
-    hn::BlendedStore(Activate(d, hn::MaskedLoad(m, d, x + i), a), m, d, x + i);
+    const size_t rest = static_cast<size_t>(n - i);
+    StorePart(Activate(d, LoadPart(d, x + i, rest), a), d, x + i, rest);
   }
 }
 
@@ -95,7 +117,7 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t 
       } else if (valid == N) {
         acc[i][j] = hn::LoadU(d, c + i * ldc + j * N);
       } else {
-        acc[i][j] = hn::MaskedLoad(hn::FirstN(d, static_cast<size_t>(valid)), d, c + i * ldc + j * N);
+        acc[i][j] = LoadPart(d, c + i * ldc + j * N, static_cast<size_t>(valid));
       }
     }
   }
@@ -121,7 +143,7 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t 
       V v = acc[i][j];
       if (last) v = ActivateT<A>(d, hn::Add(v, bj));
       if (valid == N) hn::StoreU(v, d, c + i * ldc + j * N);
-      else hn::BlendedStore(v, hn::FirstN(d, static_cast<size_t>(valid)), d, c + i * ldc + j * N);
+      else StorePart(v, d, c + i * ldc + j * N, static_cast<size_t>(valid));
     }
   }
 }
@@ -199,7 +221,7 @@ HWY_INLINE void DwRowSliding(const DwPlan& p, const float* src, float* out, int6
     const bool inside = xs >= 0 && xs + NIN <= c.iw;
     for (int64_t c0 = 0; c0 < C; c0 += N) {
       const bool full = c0 + N <= C;
-      const auto cm = hn::FirstN(d, static_cast<size_t>(std::min(N, C - c0)));
+      const size_t cn = static_cast<size_t>(std::min(N, C - c0));
       V acc[XT];
       const V bias = hn::LoadU(d, p.bias.data() + c0);
       for (int j = 0; j < XT; ++j) acc[j] = bias;
@@ -214,7 +236,9 @@ HWY_INLINE void DwRowSliding(const DwPlan& p, const float* src, float* out, int6
         } else {
           for (int j = 0; j < NIN; ++j) {
             const int64_t ix = xs + j;
-            in[j] = ix < 0 || ix >= c.iw ? hn::Zero(d) : hn::MaskedLoad(cm, d, row + j * C);
+            in[j] = ix < 0 || ix >= c.iw ? hn::Zero(d)
+                    : full             ? hn::LoadU(d, row + j * C)
+                                       : LoadPart(d, row + j * C, cn);
           }
         }
         for (int kx = 0; kx < KW; ++kx) {
@@ -226,7 +250,7 @@ HWY_INLINE void DwRowSliding(const DwPlan& p, const float* src, float* out, int6
         if (x0 + j >= c.ow) break;
         const V v = ActivateT<A>(d, acc[j]);
         if (full) hn::StoreU(v, d, out + (x0 + j) * C + c0);
-        else hn::BlendedStore(v, cm, d, out + (x0 + j) * C + c0);
+        else StorePart(v, d, out + (x0 + j) * C + c0, cn);
       }
     }
   }
@@ -241,7 +265,7 @@ HWY_INLINE void DwRowGeneric(const DwPlan& p, const float* src, float* out, int6
   const int64_t C = c.ic;
   for (int64_t c0 = 0; c0 < C; c0 += N) {
     const bool full = c0 + N <= C;
-    const auto cm = hn::FirstN(d, static_cast<size_t>(std::min(N, C - c0)));
+    const size_t cn = static_cast<size_t>(std::min(N, C - c0));
     const V bias = hn::LoadU(d, p.bias.data() + c0);
     for (int64_t ox = 0; ox < c.ow; ++ox) {
       V acc = bias;
@@ -252,13 +276,13 @@ HWY_INLINE void DwRowGeneric(const DwPlan& p, const float* src, float* out, int6
           const int64_t ix = ox * c.sw - c.pw + kx * (c.dw + 1);
           if (ix < 0 || ix >= c.iw) continue;
           const float* s = src + ((n * c.ih + iy) * c.iw + ix) * C + c0;
-          const V v = full ? hn::LoadU(d, s) : hn::MaskedLoad(cm, d, s);
+          const V v = full ? hn::LoadU(d, s) : LoadPart(d, s, cn);
           acc = hn::MulAdd(v, hn::LoadU(d, p.wpack.data() + (ky * c.kw + kx) * p.cpad + c0), acc);
         }
       }
       const V v = Activate(d, acc, p.act);
       if (full) hn::StoreU(v, d, out + ox * C + c0);
-      else hn::BlendedStore(v, cm, d, out + ox * C + c0);
+      else StorePart(v, d, out + ox * C + c0, cn);
     }
   }
 }
