@@ -319,10 +319,6 @@ void DwRow(const DwPlan& p, const float* src, float* out, int64_t n, int64_t oy)
   }
 }
 
-void RunDwRows(const DwPlan& p, const float* src, float* dst, int64_t ld, int64_t r0, int64_t r1) {
-  for (int64_t r = r0; r < r1; ++r) DwRow(p, src, dst + r * ld, r / p.c.oh, r % p.c.oh);
-}
-
 void RunDw(const DwPlan& p, const float* src, float* dst) {
   const int64_t rows = p.c.mb * p.c.oh, ld = p.c.ow * p.c.oc;
 #pragma omp parallel for schedule(static)
@@ -374,7 +370,6 @@ HWY_EXPORT(TileNV);
 HWY_EXPORT(Lanes);
 HWY_EXPORT(ActInplace);
 HWY_EXPORT(RunDirect);
-HWY_EXPORT(RunDwRows);
 HWY_EXPORT(RunDw);
 HWY_EXPORT(RunDwPwFused);
 
@@ -430,10 +425,6 @@ void run_direct(const DirectPlan& p, const float* src, float* dst) {
 void run_dw(const DwPlan& p, const float* src, float* dst) {
   apply_isa_cap();
   HWY_DYNAMIC_DISPATCH(RunDw)(p, src, dst);
-}
-void run_dw_rows(const DwPlan& p, const float* src, float* dst, int64_t ld, int64_t r0,
-                 int64_t r1) {
-  HWY_DYNAMIC_DISPATCH(RunDwRows)(p, src, dst, ld, r0, r1);
 }
 void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, const float* src, float* dst) {
   HWY_DYNAMIC_DISPATCH(RunDwPwFused)(dw, pw, src, dst);

@@ -72,12 +72,9 @@ struct DwPlan {
 };
 DwPlan plan_dw(const ConvDesc& c, const float* w_oihw, const float* bias, Act act);
 void run_dw(const DwPlan& p, const float* src, float* dst);
-// Output rows [r0, r1) of image-row index n*oh + oy into dst rows of stride ld.
-void run_dw_rows(const DwPlan& p, const float* src, float* dst, int64_t ld_dst, int64_t r0,
-                 int64_t r1);
 
-// --- Fused depthwise then pointwise, one output row at a time -----------------
-// The depthwise row lands in a per-thread buffer that stays in L1 and feeds the
+// --- Fused depthwise then pointwise, a group of output rows at a time ---------
+// The depthwise rows land in a per-thread buffer that stays in L1 and feed the
 // pointwise GEMM directly: the intermediate tensor never goes to memory.
 void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, const float* src, float* dst);
 
