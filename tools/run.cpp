@@ -20,18 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<float> to_nchw(const std::vector<float>& v, Layout layout, int64_t N, int64_t C,
-                           int64_t H, int64_t W) {
-  if (layout == Layout::nchw) return v;
-  std::vector<float> out(v.size());
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t h = 0; h < H; ++h)
-        for (int64_t w = 0; w < W; ++w)
-          out[offset(Layout::nchw, C, H, W, n, c, h, w)] = v[offset(layout, C, H, W, n, c, h, w)];
-  return out;
-}
-
 // Writes every file into a fresh sibling folder, then moves them into place, so
 // that a failure leaves no partial set behind.
 void save(const fs::path& dir, const Layer& l, Layout layout, const LayerData& data,
@@ -46,7 +34,7 @@ void save(const fs::path& dir, const Layer& l, Layout layout, const LayerData& d
   try {
     const ConvDesc& s = l.shape;
     const std::vector<Stage> st = l.stages();
-    write_npy((tmp / "input.npy").string(), to_nchw(src, layout, s.mb, s.ic, s.ih, s.iw).data(),
+    write_npy((tmp / "input.npy").string(), convert_layout(src, layout, Layout::nchw, s.mb, s.ic, s.ih, s.iw).data(),
               {s.mb, s.ic, s.ih, s.iw});
     names.push_back("input.npy");
     nlohmann::json stages = nlohmann::json::array();
@@ -69,7 +57,7 @@ void save(const fs::path& dir, const Layer& l, Layout layout, const LayerData& d
       stages.push_back(js);
     }
     write_npy((tmp / "output.npy").string(),
-              to_nchw(dst, layout, s.mb, s.oc, s.oh, s.ow).data(), {s.mb, s.oc, s.oh, s.ow});
+              convert_layout(dst, layout, Layout::nchw, s.mb, s.oc, s.oh, s.ow).data(), {s.mb, s.oc, s.oh, s.ow});
     names.push_back("output.npy");
     const nlohmann::json problem = {{"kind", to_string(l.kind)},
                                     {"shape", s.str()},

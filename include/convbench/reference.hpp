@@ -14,6 +14,10 @@ inline int64_t offset(Layout layout, int64_t C, int64_t H, int64_t W, int64_t n,
   return layout == Layout::nchw ? ((n * C + c) * H + h) * W + w : ((n * H + h) * W + w) * C + c;
 }
 
+// The same N x C x H x W tensor in another layout.
+std::vector<float> convert_layout(const std::vector<float>& v, Layout from, Layout to, int64_t N,
+                                  int64_t C, int64_t H, int64_t W);
+
 // Grouped 2-D convolution. Weights are [oc][ic/g][kh][kw] (PyTorch's layout), bias
 // is [oc] or null. src and dst are in `layout`. When mac_count is not null it is
 // increased by every multiply-add performed (taps in padding are skipped).

@@ -71,20 +71,24 @@ LayerData make_layer_data(const Layer& l, uint64_t seed) {
   return data;
 }
 
+std::vector<float> convert_layout(const std::vector<float>& v, Layout from, Layout to, int64_t N,
+                                  int64_t C, int64_t H, int64_t W) {
+  if (from == to) return v;
+  std::vector<float> out(v.size());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          out[offset(to, C, H, W, n, c, h, w)] = v[offset(from, C, H, W, n, c, h, w)];
+  return out;
+}
+
 std::vector<float> make_input(const Layer& l, Layout layout, uint64_t seed) {
   // Generated in NCHW order so that both layouts hold the same logical tensor.
   const ConvDesc& d = l.shape;
   std::vector<float> nchw(static_cast<size_t>(d.src_elems()));
   fill_data(nchw.data(), d.src_elems(), seed, 0);
-  if (layout == Layout::nchw) return nchw;
-  std::vector<float> out(nchw.size());
-  for (int64_t n = 0; n < d.mb; ++n)
-    for (int64_t c = 0; c < d.ic; ++c)
-      for (int64_t h = 0; h < d.ih; ++h)
-        for (int64_t w = 0; w < d.iw; ++w)
-          out[offset(layout, d.ic, d.ih, d.iw, n, c, h, w)] =
-              nchw[offset(Layout::nchw, d.ic, d.ih, d.iw, n, c, h, w)];
-  return out;
+  return convert_layout(nchw, Layout::nchw, layout, d.mb, d.ic, d.ih, d.iw);
 }
 
 std::vector<float> layer_ref(const Layer& l, Layout layout, const LayerData& data,
