@@ -344,9 +344,16 @@ void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, const float* src, floa
   const D d;
   const int64_t NR = kNV * static_cast<int64_t>(hn::Lanes(d));
   const int64_t oc = pw.c.oc;
-  // Rows per step: enough pixels for several full register tiles on small images,
-  // one row (56 x 64 floats: 14 KiB, in L1) on large ones.
-  const int64_t R = std::max<int64_t>(1, std::min<int64_t>(c.oh, (4 * kMR + c.ow - 1) / c.ow));
+  // Rows per step: enough pixels for several register tiles, and, where the
+  // buffer stays within 64 KiB, a whole number of tiles: one 56-pixel row leaves
+  // a 2-row tile that costs as much as a full one (7 % of the pointwise work);
+  // three rows are 28 full tiles.
+  int64_t R = std::max<int64_t>(1, std::min<int64_t>(c.oh, (4 * kMR + c.ow - 1) / c.ow));
+  for (int64_t r = R; r <= c.oh && r * c.ow * c.ic * 4 <= (64 << 10); ++r)
+    if ((r * c.ow) % kMR == 0) {
+      R = r;
+      break;
+    }
   const int64_t groups_per_image = (c.oh + R - 1) / R;
   const int64_t steps = c.mb * groups_per_image;
 #pragma omp parallel
