@@ -231,7 +231,7 @@ HWY_INLINE void DwRowSliding(const DwPlan& p, const float* src, float* out, int6
       // Loops over in[] and acc[] have constant bounds and no early exit, so that
       // both stay in registers.
       const bool full = c0 + N <= C;
-      const int64_t cn = std::min(N, C - c0);
+      const size_t cn = static_cast<size_t>(std::min(N, C - c0));
       V acc[XT];
       const V bias = hn::LoadU(d, p.bias.data() + c0);
       for (int j = 0; j < XT; ++j) acc[j] = bias;
@@ -248,7 +248,7 @@ HWY_INLINE void DwRowSliding(const DwPlan& p, const float* src, float* out, int6
             const int64_t ix = xs + j;
             in[j] = ix < 0 || ix >= c.iw ? hn::Zero(d)
                     : full             ? hn::LoadU(d, row + j * C)
-                                       : LoadPart(d, row + j * C, static_cast<size_t>(cn));
+                                       : LoadPart(d, row + j * C, cn);
           }
         }
         for (int kx = 0; kx < KW; ++kx) {
@@ -263,7 +263,7 @@ HWY_INLINE void DwRowSliding(const DwPlan& p, const float* src, float* out, int6
         for (int j = 0; j < XT; ++j) {
           if (x0 + j >= c.ow) continue;
           if (full) hn::StoreU(acc[j], d, out + (x0 + j) * C + c0);
-          else StorePart(acc[j], d, out + (x0 + j) * C + c0, static_cast<size_t>(cn));
+          else StorePart(acc[j], d, out + (x0 + j) * C + c0, cn);
         }
       }
     }
