@@ -23,9 +23,9 @@ using V = hn::Vec<D>;
 // 16 vector registers (SSE4/AVX2): 6x2 accumulators; 32 (AVX-512, NEON, SVE): 6x4.
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3 || \
     HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
-constexpr int kMR = 6, kNV = 2, kXT = 4;
+constexpr int kMR = 6, kNV = 2, kRegs = 16;
 #else
-constexpr int kMR = 6, kNV = 4, kXT = 8;
+constexpr int kMR = 6, kNV = 4, kRegs = 32;
 #endif
 
 int TileMR() { return kMR; }
@@ -210,50 +210,89 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
   }
 }
 
-// One output row of a depthwise convolution, stride S (1 or 2) and no
-// horizontal dilation: the (XT-1)*S + KW input vectors of a kernel row are loaded
-// once (zeros where they fall in the padding) and reused by XT outputs, so the
-// kernel does up to KW FMAs per load instead of one.
+// Depthwise register tiles, two shapes. Short kernel rows (KW <= 3) hold the
+// (XT-1)*S + KW inputs of a kernel row in registers and apply one weight at a
+// time to all XT outputs: 8 outputs. Longer rows keep the KW weights in registers
+// and stream the inputs, each loaded once and feeding every output it touches:
+// up to 14 outputs (14 divides the usual widths 112, 56, 28, 14). Measured on
+// the 56x56x64 stage, one thread: 7x7 221 -> 169 us with streaming, but 3x3
+// 55 -> 68 us, so short rows keep the first shape.
+// Input column q of a depthwise tile starting at input column xs: zeros in the
+// padding, the first cn channels of a channel tail.
+HWY_INLINE V DwLoad(D d, const float* row, int q, int64_t C, int64_t xs, int64_t iw,
+                    bool fast, bool full, size_t cn) {
+  if (fast) return hn::LoadU(d, row + q * C);
+  const int64_t ix = xs + q;
+  return ix < 0 || ix >= iw ? hn::Zero(d)
+         : full             ? hn::LoadU(d, row + q * C)
+                            : LoadPart(d, row + q * C, cn);
+}
+
+template <int KW>
+constexpr bool DwHoldsInputs() {
+  return KW <= 3;
+}
+template <int KW, int S>
+constexpr int DwTileWidth() {
+  if constexpr (DwHoldsInputs<KW>()) return (kRegs == 32 ? 8 : 4) / S;
+  return std::max(2, std::min(14, kRegs - KW - 2));
+}
+
+// One output row of a depthwise convolution, stride S and no horizontal
+// dilation, XT outputs x one channel vector at a time, with up to KW FMAs per
+// input load. Loops over the tile have constant bounds and no early exit, so the
+// accumulators stay in registers.
 template <int KW, int S, Act A>
 HWY_INLINE void DwRowSliding(const DwPlan& p, const float* src, float* out, int64_t n,
                              int64_t oy) {
-  constexpr int XT = S == 1 ? kXT : kXT / 2;  // keeps inputs + accumulators in registers
+  constexpr int XT = DwTileWidth<KW, S>();
   constexpr int NIN = (XT - 1) * S + KW;
   const ConvDesc& c = p.c;
   const D d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   const int64_t C = c.ic;
+  // Kernel rows that land inside the input; the others add nothing.
+  int64_t ky0 = 0, ky1 = c.kh;
+  const int64_t iy0 = oy * c.sh - c.ph, ystep = c.dh + 1;
+  while (ky0 < ky1 && iy0 + ky0 * ystep < 0) ++ky0;
+  while (ky1 > ky0 && iy0 + (ky1 - 1) * ystep >= c.ih) --ky1;
   for (int64_t x0 = 0; x0 < c.ow; x0 += XT) {
     const int64_t xs = x0 * S - c.pw;  // leftmost input column of the tile
     const bool inside = xs >= 0 && xs + NIN <= c.iw;
     const bool all_out = x0 + XT <= c.ow;
     for (int64_t c0 = 0; c0 < C; c0 += N) {
-      // Loops over in[] and acc[] have constant bounds and no early exit, so that
-      // both stay in registers.
       const bool full = c0 + N <= C;
       const size_t cn = static_cast<size_t>(std::min(N, C - c0));
       V acc[XT];
       const V bias = hn::LoadU(d, p.bias.data() + c0);
       for (int j = 0; j < XT; ++j) acc[j] = bias;
-      for (int64_t ky = 0; ky < c.kh; ++ky) {
-        const int64_t iy = oy * c.sh - c.ph + ky * (c.dh + 1);
-        if (iy < 0 || iy >= c.ih) continue;  // a padded row adds nothing
-        const float* row = src + ((n * c.ih + iy) * c.iw + xs) * C + c0;
+      for (int64_t ky = ky0; ky < ky1; ++ky) {
+        const float* row = src + ((n * c.ih + iy0 + ky * ystep) * c.iw + xs) * C + c0;
         const float* w = p.wpack.data() + (ky * KW) * p.cpad + c0;
-        V in[NIN];
-        if (inside && full) {
-          for (int j = 0; j < NIN; ++j) in[j] = hn::LoadU(d, row + j * C);
-        } else {
-          for (int j = 0; j < NIN; ++j) {
-            const int64_t ix = xs + j;
-            in[j] = ix < 0 || ix >= c.iw ? hn::Zero(d)
-                    : full             ? hn::LoadU(d, row + j * C)
-                                       : LoadPart(d, row + j * C, cn);
+        if constexpr (DwHoldsInputs<KW>()) {
+          V in[NIN];
+          if (inside && full) {
+            for (int q = 0; q < NIN; ++q) in[q] = hn::LoadU(d, row + q * C);
+          } else {
+            for (int q = 0; q < NIN; ++q) in[q] = DwLoad(d, row, q, C, xs, c.iw, false, full, cn);
           }
-        }
-        for (int kx = 0; kx < KW; ++kx) {
-          const V wv = hn::LoadU(d, w + kx * p.cpad);
-          for (int j = 0; j < XT; ++j) acc[j] = hn::MulAdd(in[j * S + kx], wv, acc[j]);
+          for (int kx = 0; kx < KW; ++kx) {
+            const V wv = hn::LoadU(d, w + kx * p.cpad);
+            for (int j = 0; j < XT; ++j) acc[j] = hn::MulAdd(in[j * S + kx], wv, acc[j]);
+          }
+        } else {
+          V wv[KW];
+          for (int kx = 0; kx < KW; ++kx) wv[kx] = hn::LoadU(d, w + kx * p.cpad);
+#pragma GCC unroll 64
+          for (int q = 0; q < NIN; ++q) {
+            const V v = DwLoad(d, row, q, C, xs, c.iw, inside && full, full, cn);
+#pragma GCC unroll 16
+            for (int kx = 0; kx < KW; ++kx) {
+              const int jj = q - kx;  // column q feeds output jj/S through tap kx
+              if (jj < 0 || jj % S != 0 || jj / S >= XT) continue;
+              acc[jj / S] = hn::MulAdd(v, wv[kx], acc[jj / S]);
+            }
+          }
         }
       }
       for (int j = 0; j < XT; ++j) acc[j] = ActivateT<A>(d, acc[j]);
