@@ -210,13 +210,6 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
   }
 }
 
-// Depthwise register tiles, two shapes. Short kernel rows (KW <= 3) hold the
-// (XT-1)*S + KW inputs of a kernel row in registers and apply one weight at a
-// time to all XT outputs: 8 outputs. Longer rows keep the KW weights in registers
-// and stream the inputs, each loaded once and feeding every output it touches:
-// up to 14 outputs (14 divides the usual widths 112, 56, 28, 14). Measured on
-// the 56x56x64 stage, one thread: 7x7 221 -> 169 us with streaming, but 3x3
-// 55 -> 68 us, so short rows keep the first shape.
 // Input column q of a depthwise tile starting at input column xs: zeros in the
 // padding, the first cn channels of a channel tail.
 HWY_INLINE V DwLoad(D d, const float* row, int q, int64_t C, int64_t xs, int64_t iw,
@@ -228,6 +221,13 @@ HWY_INLINE V DwLoad(D d, const float* row, int q, int64_t C, int64_t xs, int64_t
                             : LoadPart(d, row + q * C, cn);
 }
 
+// Depthwise register tiles, two shapes. Short kernel rows (KW <= 3) hold the
+// (XT-1)*S + KW inputs of a kernel row in registers and apply one weight at a
+// time to all XT outputs: 8 outputs. Longer rows keep the KW weights in registers
+// and stream the inputs, each loaded once and feeding every output it touches:
+// up to 14 outputs (14 divides the usual widths 112, 56, 28, 14). Measured on
+// the 56x56x64 stage, one thread: 7x7 221 -> 169 us with streaming, but 3x3
+// 55 -> 68 us, so short rows keep the first shape.
 template <int KW>
 constexpr bool DwHoldsInputs() {
   return KW <= 3;
@@ -238,15 +238,11 @@ constexpr int DwTileWidth() {
   return std::max(2, std::min(14, kRegs - KW - 2));
 }
 
-// One output row of a depthwise convolution, stride S and no horizontal
-// dilation, XT outputs x one channel vector at a time, with up to KW FMAs per
-// input load. Loops over the tile have constant bounds and no early exit, so the
-// accumulators stay in registers.
 // The activation of a depthwise tile, one branch per tile. ReLU is inline; ELU
 // and tanh go through a call on a stack copy, so that their polynomial constants
 // are not hoisted into registers the tile loop needs (inline, they made the ReLU
 // 3x3 stage 20 % slower). A template parameter instead compiled every depthwise
-// tile once per activation: 4x the code, 2.5 minutes of build per target set.
+// tile once per activation: 4x the code, and kernels.cc took 3 minutes, not 40 s.
 template <int XT>
 HWY_INLINE void ActivateTile(D d, V (&acc)[XT], Act a) {
   if (a == Act::none) return;
@@ -261,6 +257,10 @@ HWY_INLINE void ActivateTile(D d, V (&acc)[XT], Act a) {
   for (int j = 0; j < XT; ++j) acc[j] = hn::Load(d, buf + j * N);
 }
 
+// One output row of a depthwise convolution, stride S and no horizontal
+// dilation, XT outputs x one channel vector at a time, with up to KW FMAs per
+// input load. Loops over the tile have constant bounds and no early exit, so the
+// accumulators stay in registers.
 template <int KW, int S>
 HWY_INLINE void DwRowSliding(const DwPlan& p, const float* src, float* out, int64_t n,
                              int64_t oy) {
