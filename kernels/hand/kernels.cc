@@ -355,9 +355,9 @@ HWY_INLINE void DwRowsSliding(const DwPlan& p, const float* src, float* out0, in
         V acc[XT];
         const V bias = hn::LoadU(d, p.bias.data() + c0);
         for (int j = 0; j < XT; ++j) acc[j] = bias;
-        for (int64_t ky = ky0; ky < ky1; ++ky) {
-          const float* row = src + ((n * c.ih + iy0 + ky * ystep) * c.iw + xs) * C + c0;
-          const float* w = p.wpack.data() + (ky * KW) * p.cpad + c0;
+        const float* row = src + ((n * c.ih + iy0 + ky0 * ystep) * c.iw + xs) * C + c0;
+        const float* w = p.wpack.data() + (ky0 * KW) * p.cpad + c0;
+        for (int64_t ky = ky0; ky < ky1; ++ky, row += rstride, w += KW * p.cpad) {
           V wv[KW];
           for (int kx = 0; kx < KW; ++kx) wv[kx] = hn::LoadU(d, w + kx * p.cpad);
 #pragma GCC unroll 64
