@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "cases.hpp"
+#include "convbench/buffer.hpp"
 #include "convbench/cost.hpp"
 #include "probe.hpp"
 #include "runner.hpp"
@@ -99,8 +100,9 @@ void run_layer(benchmark::State& state, const BenchCase& c) {
   const size_t nbuf = g_opts.cold_cache
                           ? std::max<size_t>(2, 2 * last_level_cache_bytes() / set_bytes + 1)
                           : 1;
-  std::vector<std::vector<float>> src(nbuf, make_input(c.layer, c.cfg.layout, g_opts.seed));
-  std::vector<std::vector<float>> dst(nbuf, std::vector<float>(s.dst_elems()));
+  const std::vector<float> input = make_input(c.layer, c.cfg.layout, g_opts.seed);
+  std::vector<Buffer> src(nbuf, Buffer(input.begin(), input.end()));
+  std::vector<Buffer> dst(nbuf, Buffer(static_cast<size_t>(s.dst_elems())));
   std::unique_ptr<Prepared> p;
   const auto t0 = clock::now();
   try {

@@ -7,7 +7,8 @@ ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg,
   model_.validate();
   if (std::string why = b.unavailable(); !why.empty())
     throw Error("backend " + std::string(b.name()) + " is unavailable: " + why);
-  bufs_.push_back(make_input(m.layers.front().layer, cfg.layout, seed));
+  const std::vector<float> input = make_input(m.layers.front().layer, cfg.layout, seed);
+  bufs_.emplace_back(input.begin(), input.end());
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const Layer& l = m.layers[i].layer;
     if (std::string why = b.refuse(l, cfg); !why.empty())

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "convbench/backend.hpp"
+#include "convbench/buffer.hpp"
 #include "convbench/model.hpp"
 
 namespace convbench {
@@ -19,12 +20,12 @@ class ModelRunner {
   void run_timed(std::vector<std::vector<double>>& seconds);
   const Model& model() const { return model_; }
   const std::vector<std::unique_ptr<Prepared>>& prepared() const { return prepared_; }
-  const std::vector<float>& output() const { return bufs_.back(); }
+  const Buffer& output() const { return bufs_.back(); }
 
  private:
   Model model_;
   std::vector<std::unique_ptr<Prepared>> prepared_;
-  std::vector<std::vector<float>> bufs_;  // input, then each layer's output
+  std::vector<Buffer> bufs_;  // input, then each layer's output
 };
 
 }  // namespace convbench

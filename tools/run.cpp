@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "convbench/backend.hpp"
+#include "convbench/buffer.hpp"
 #include "convbench/cost.hpp"
 #include "convbench/json.hpp"
 #include "convbench/npy.hpp"
@@ -141,23 +142,24 @@ int main(int argc, char** argv) {
 
     const LayerData data = make_layer_data(l, seed);
     const std::vector<float> src = make_input(l, lay, seed);
-    std::vector<float> dst(static_cast<size_t>(l.shape.dst_elems()));
+    const Buffer src_buf(src.begin(), src.end());  // aligned, as convbench's are
+    Buffer dst_buf(static_cast<size_t>(l.shape.dst_elems()));
     using clock = std::chrono::steady_clock;
     const auto t0 = clock::now();
     std::unique_ptr<Prepared> p = b.prepare(l, cfg, data);
     const double prepare_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
-    p->run(src.data(), dst.data());  // warm-up
+    p->run(src_buf.data(), dst_buf.data());  // warm-up
     std::vector<double> ms;
     for (int i = 0; i < iters; ++i) {
       const auto s = clock::now();
-      p->run(src.data(), dst.data());
+      p->run(src_buf.data(), dst_buf.data());
       ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - s).count());
     }
     // Then the same number of runs timed step by step, for the breakdown.
     std::vector<std::vector<double>> step_ms(p->steps().size());
     std::vector<double> one;
     for (int i = 0; i < iters; ++i) {
-      p->run_timed(src.data(), dst.data(), one);
+      p->run_timed(src_buf.data(), dst_buf.data(), one);
       for (size_t k = 0; k < one.size(); ++k) step_ms[k].push_back(one[k] * 1e3);
     }
     auto median = [](std::vector<double> v) {
@@ -166,7 +168,7 @@ int main(int argc, char** argv) {
     };
     std::sort(ms.begin(), ms.end());
     const double med = median(ms);
-    if (!save_dir.empty()) save(save_dir, l, lay, data, src, dst);
+    if (!save_dir.empty()) save(save_dir, l, lay, data, src, std::vector<float>(dst_buf.begin(), dst_buf.end()));
     std::printf("layer    %s\n", l.str().c_str());
     std::printf("backend  %s%s%s, %s, %d thread(s), seed %llu\n", backend.c_str(),
                 b.version().empty() ? "" : " ", b.version().c_str(), cfg.str().c_str(), nthreads,

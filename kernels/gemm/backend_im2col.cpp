@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "convbench/backend.hpp"
+#include "convbench/buffer.hpp"
 #include "gemm.hpp"
 
 namespace convbench {
@@ -21,7 +22,7 @@ struct StageRun {
   bool direct;                // 1x1, stride 1, no padding, g = 1: no im2col
   std::vector<float> wei;     // NCHW: [oc][K] (PyTorch's); NHWC: [g][K][ocg]
   std::vector<float> bias;
-  std::vector<float> col;
+  Buffer col;
 };
 
 class Im2colPrepared final : public Prepared {
@@ -175,7 +176,7 @@ class Im2colPrepared final : public Prepared {
 
   Sgemm gemm_;
   std::vector<StageRun> runs_;
-  std::vector<std::vector<float>> tmp_;
+  std::vector<Buffer> tmp_;  // intermediate tensors
 };
 
 class Im2colBackend final : public Backend {

@@ -8,6 +8,7 @@
 #include <hwy/highway.h>
 
 #include "convbench/backend.hpp"
+#include "convbench/buffer.hpp"
 #include "kernels/hand/kernels.hpp"
 
 namespace convbench {
@@ -82,7 +83,7 @@ class HandPrepared final : public Prepared {
   float* out(size_t i) { return i + 1 == stages_.size() ? dst_ : tmp_[i].data(); }
 
   std::vector<Stage> stages_;
-  std::vector<std::vector<float>> tmp_;
+  std::vector<Buffer> tmp_;  // intermediate tensors
   // Indexed, not pointed to: the vectors grow while the steps are built.
   std::vector<hand::DirectPlan> directs_;
   std::vector<hand::DwPlan> dws_;

@@ -474,7 +474,7 @@ void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, const float* src, floa
   const int64_t steps = c.mb * groups_per_image;
 #pragma omp parallel
   {
-    std::vector<float> buf(static_cast<size_t>(R * c.ow * c.ic));
+    Buffer buf(static_cast<size_t>(R * c.ow * c.ic));
     std::vector<const float*> a(kMR);
 #pragma omp for schedule(static)
     for (int64_t st = 0; st < steps; ++st) {

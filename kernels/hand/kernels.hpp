@@ -10,27 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "convbench/buffer.hpp"
 #include "convbench/layer.hpp"
 
 namespace convbench::hand {
 
-// 64-byte aligned storage for packed weights: a full AVX-512 vector load never
-// straddles two cache lines.
-template <class T>
-struct Aligned64 {
-  using value_type = T;
-  Aligned64() = default;
-  template <class U>
-  Aligned64(const Aligned64<U>&) {}
-  T* allocate(size_t n) {
-    void* p = ::operator new(n * sizeof(T), std::align_val_t{64});
-    return static_cast<T*>(p);
-  }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{64}); }
-  bool operator==(const Aligned64&) const { return true; }
-  bool operator!=(const Aligned64&) const { return false; }
-};
-using Packed = std::vector<float, Aligned64<float>>;
+// Packed weights, 64-byte aligned: a full AVX-512 vector load never straddles
+// two cache lines.
+using Packed = Buffer;
 
 // Register tile of the GEMM-shaped kernels on the dispatched target: MR output
 // pixels x NR output channels (NR = NV vectors).

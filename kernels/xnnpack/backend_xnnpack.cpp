@@ -4,6 +4,7 @@
 // own ELU operator and tanh (which this 2022 snapshot lacks for f32) as a scalar
 // pass of ours, each a step of its own and labelled so.
 #include "convbench/backend.hpp"
+#include "convbench/buffer.hpp"
 
 #ifdef CONVBENCH_HAVE_XNNPACK
 #include <pthreadpool.h>
@@ -126,7 +127,7 @@ class XnnPrepared final : public Prepared {
   std::vector<Stage> stages_;
   std::vector<Op> ops_, acts_;
   std::vector<std::pair<const float*, const float*>> bound_;
-  std::vector<std::vector<float>> tmp_;
+  std::vector<Buffer> tmp_;  // intermediate tensors
 };
 
 #endif  // CONVBENCH_HAVE_XNNPACK
