@@ -372,7 +372,7 @@ HWY_INLINE void DwRowsSliding(const DwPlan& p, const float* src, float* out0, in
           }
         }
         // Not StoreTile: through it GCC allocated this tile's registers worse
-        // (7x7 stage 144 -> 158 us in an alternated A/B).
+        // (7x7 stage 146 -> 169 us in an alternated A/B).
         ActivateTile(d, acc, p.act);
         if (all_out && full) {
           for (int j = 0; j < XT; ++j) hn::StoreU(acc[j], d, out + (x0 + j) * C + c0);
