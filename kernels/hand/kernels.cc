@@ -106,8 +106,9 @@ HWY_INLINE void Parallel(const F& f) {
 
 // MR x NV register tile: C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j].
 // a[t*MR + i] points at row i's K values for tap t; rows >= `rows` are computed
-// (on clamped pointers) but never loaded or stored. `first`: start from zero;
-// `last`: add bias, activate, store; otherwise store partial sums.
+// (on clamped pointers) but never loaded or stored. `first`: start from the
+// bias (zero-padded to whole vectors: the loads stay inside it); `last`:
+// activate and store; otherwise store partial sums.
 template <int MR, Act A>
 HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t K,
                          const float* b, float* c, int64_t ldc, int64_t cols, const float* bias,
@@ -123,8 +124,12 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t 
   const bool full = rows == MR && cols >= NV * N;
   HWY_ALIGN float edge[MR * NV * hn::MaxLanes(D())];
   if (first) {
-    for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NV; ++j) acc[i][j] = hn::Zero(d);
+    // The bias starts the sums: MR*NV adds fewer in the epilogue (1x1 64->64
+    // stage 125 -> 123 us, one thread).
+    for (int j = 0; j < NV; ++j) {
+      const V bj = hn::LoadU(d, bias + j * N);
+      for (int i = 0; i < MR; ++i) acc[i][j] = bj;
+    }
   } else {
     const float* from = c;
     int64_t ld = ldc;
@@ -151,13 +156,9 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t 
       }
     }
   }
-  if (last) {
-    // bias is zero-padded to whole vectors: the loads stay inside it.
-    for (int j = 0; j < NV; ++j) {
-      const V bj = hn::LoadU(d, bias + j * N);
-      for (int i = 0; i < MR; ++i) acc[i][j] = ActivateT<A>(d, hn::Add(acc[i][j], bj));
-    }
-  }
+  if (last)
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NV; ++j) acc[i][j] = ActivateT<A>(d, acc[i][j]);
   float* to = full ? c : edge;
   const int64_t ld = full ? ldc : NV * N;
   for (int i = 0; i < MR; ++i)
