@@ -30,6 +30,10 @@ const Base kBases[] = {
     // with no padding column and a partial last tile, at strides 1 and 2.
     {1, 19, 3, 45, 21, 1, 1, 0, 0, true},
     {1, 32, 9, 61, 16, 2, 2, 0, 0, false},
+    // Enough output rows for the depthwise kernels' row blocks (pairs of rows
+    // that share input rows) at vertical strides 2 and 3.
+    {1, 16, 40, 11, 16, 2, 1, 0, 0, true},
+    {1, 5, 36, 7, 9, 3, 2, 0, 0, true},
 };
 
 bool make_shape(const Base& b, int k, ConvDesc& out) {
@@ -79,7 +83,7 @@ TEST_P(BackendTest, MatchesReference) {
   int checked = 0, failures = 0;
   std::map<std::string, double> worst;  // by precision, printed to justify the tolerances
   for (int k = 1; k <= 9; ++k)
-    for (int bi : {k % 6, (k + 2) % 6, (k + 4) % 6, 6 + k % 2}) {
+    for (int bi : {k % 6, (k + 2) % 6, (k + 4) % 6, 6 + k % 2, 8 + k % 2}) {
       ConvDesc shape;
       if (!make_shape(kBases[bi], k, shape)) continue;
       // A third of the shapes run on two threads: partitioning bugs show there.
