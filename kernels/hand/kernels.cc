@@ -161,8 +161,10 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t 
       for (int j = 0; j < NV; ++j) acc[i][j] = ActivateT<A>(d, acc[i][j]);
   float* to = full ? c : edge;
   const int64_t ld = full ? ldc : NV * N;
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NV; ++j) hn::StoreU(acc[i][j], d, to + i * ld + j * N);
+  // The row pointer is walked: with i * ld GCC kept 24 store offsets in vector
+  // registers and moved each one out before its store.
+  for (int i = 0; i < MR; ++i, to += ld)
+    for (int j = 0; j < NV; ++j) hn::StoreU(acc[i][j], d, to + j * N);
   if (!full)
     for (int i = 0; i < rows; ++i)
       std::copy(edge + i * NV * N, edge + i * NV * N + std::min(cols, NV * N), c + i * ldc);
