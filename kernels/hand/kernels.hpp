@@ -61,8 +61,8 @@ DwPlan plan_dw(const ConvDesc& c, const float* w_oihw, const float* bias, Act ac
 void run_dw(const DwPlan& p, const float* src, float* dst);
 
 // --- Fused depthwise then pointwise, a group of output rows at a time ---------
-// The depthwise rows land in a per-thread buffer that stays in L1 and feed the
-// pointwise GEMM directly: the intermediate tensor never goes to memory.
+// The depthwise rows land in a per-thread buffer (at most 96 KiB, in L2) and feed
+// the pointwise GEMM directly: the intermediate tensor never goes to memory.
 void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, const float* src, float* dst);
 
 // --- Activations, vectorised (the same code the epilogues use) ------------------
