@@ -42,10 +42,13 @@ class HandPrepared final : public Prepared {
         if (pw.pointwise && n.conv.g == 1 && n.conv.ic * n.conv.oc * 4 <= (256 << 10)) {
           dws_.push_back(hand::plan_dw(s.conv, data.weights[i].data(), bias, s.act));
           directs_.push_back(std::move(pw));
-          const size_t di = dws_.size() - 1, pi = directs_.size() - 1;
+          fused_.push_back(hand::plan_dw_pw_fused(dws_.back()));
+          const size_t di = dws_.size() - 1, pi = directs_.size() - 1, fi = fused_.size() - 1;
           steps_.push_back({"stage" + std::to_string(i) + "+" + std::to_string(i + 1),
                             StepType::depthwise, "dw_pw_fused_nhwc_" + tile + isa,
-                            [this, i, di, pi] { hand::run_dw_pw_fused(dws_[di], directs_[pi], in(i), out(i + 1)); }});
+                            [this, i, di, pi, fi] {
+                              hand::run_dw_pw_fused(dws_[di], directs_[pi], fused_[fi], in(i), out(i + 1));
+                            }});
           ++i;  // only reached with fused activations: nothing to add
           continue;
         }
@@ -87,6 +90,7 @@ class HandPrepared final : public Prepared {
   // Indexed, not pointed to: the vectors grow while the steps are built.
   std::vector<hand::DirectPlan> directs_;
   std::vector<hand::DwPlan> dws_;
+  std::vector<hand::FusedPlan> fused_;
 };
 
 class HandBackend final : public Backend {

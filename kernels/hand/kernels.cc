@@ -194,7 +194,7 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
     const int64_t nt = std::min(p.tap_chunk, p.taps - t0);
     const bool first = t0 == 0, last = t0 + nt == p.taps;
     Parallel([&] {
-      std::vector<const float*> a(static_cast<size_t>(nt * kMR));
+      alignas(64) const float* a[kMaxTapChunk * kMR];
 #pragma omp for schedule(static)
       for (int64_t u = 0; u < units; ++u) {
         const int64_t pt = u % ptiles, g = u / ptiles;
@@ -215,7 +215,7 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
         for (int64_t ob = 0; ob < p.ocb; ++ob) {
           const float* b = p.wpack.data() + ((g * p.ocb + ob) * p.taps + t0) * icg * NR;
           const int64_t col0 = ob * NR;
-          GemmTileRows(nrows, a.data(), nt, icg, b, dst + p0 * c.oc + g * ocg + col0, c.oc,
+          GemmTileRows(nrows, a, nt, icg, b, dst + p0 * c.oc + g * ocg + col0, c.oc,
                        std::min(NR, ocg - col0), p.bias.data() + (g * p.ocb + ob) * NR, p.act,
                        first, last);
         }
@@ -562,33 +562,25 @@ void RunDw(const DwPlan& p, const float* src, float* dst) {
   });
 }
 
-void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, const float* src, float* dst) {
+void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
+                  float* dst) {
   const ConvDesc& c = dw.c;
   const D d;
   const int64_t NR = kNV * static_cast<int64_t>(hn::Lanes(d));
   const int64_t oc = pw.c.oc;
-  // Rows per step: enough pixels for several register tiles, and, where the
-  // buffer stays within 96 KiB, a whole number of tiles and of depthwise row
-  // pairs: one 56-pixel row leaves a 2-row tile that costs as much as a full one
-  // (7 % of the pointwise work); six rows are 56 full tiles and three pairs.
-  int64_t R = std::max<int64_t>(1, std::min<int64_t>(c.oh, (4 * kMR + c.ow - 1) / c.ow));
-  for (int64_t r = R; r <= c.oh && r * c.ow * c.ic * 4 <= (96 << 10); ++r)
-    if ((r * c.ow) % kMR == 0 && r % 2 == 0) {
-      R = r;
-      break;
-    }
+  const int64_t R = f.rows;
   Parallel([&] {
-    Buffer buf(static_cast<size_t>(R * c.ow * c.ic));
-    std::vector<const float*> a(kMR);
+    float* buf = f.scratch.get();
+    const float* a[kMR];
     ForThreadRows(c.mb, c.oh, R, [&](int64_t n, int64_t oy0, int64_t rr) {
-      DwRows(dw, src, buf.data(), c.ow * c.ic, n, oy0, rr);
+      DwRows(dw, src, buf, c.ow * c.ic, n, oy0, rr);
       const int64_t P = rr * c.ow;
       float* out = dst + ((n * c.oh + oy0) * c.ow) * oc;
       for (int64_t x0 = 0; x0 < P; x0 += kMR) {
         const int rows = static_cast<int>(std::min<int64_t>(kMR, P - x0));
-        for (int i = 0; i < kMR; ++i) a[i] = buf.data() + std::min<int64_t>(x0 + i, P - 1) * c.ic;
+        for (int i = 0; i < kMR; ++i) a[i] = buf + std::min<int64_t>(x0 + i, P - 1) * c.ic;
         for (int64_t ob = 0; ob < pw.ocb; ++ob)
-          GemmTileRows(rows, a.data(), 1, c.ic, pw.wpack.data() + ob * c.ic * NR,
+          GemmTileRows(rows, a, 1, c.ic, pw.wpack.data() + ob * c.ic * NR,
                        out + x0 * oc + ob * NR, oc, std::min(NR, oc - ob * NR),
                        pw.bias.data() + ob * NR, pw.act, true, true);
       }
@@ -664,8 +656,10 @@ void run_dw(const DwPlan& p, const float* src, float* dst) {
   apply_isa_cap();
   HWY_DYNAMIC_DISPATCH(RunDw)(p, src, dst);
 }
-void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, const float* src, float* dst) {
-  HWY_DYNAMIC_DISPATCH(RunDwPwFused)(dw, pw, src, dst);
+void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
+                     float* dst) {
+  apply_isa_cap();
+  HWY_DYNAMIC_DISPATCH(RunDwPwFused)(dw, pw, f, src, dst);
 }
 
 }  // namespace convbench::hand

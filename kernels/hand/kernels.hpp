@@ -29,6 +29,19 @@ Tile gemm_tile();
 int lanes();
 std::string isa();  // the dispatched target, e.g. "AVX3" (AVX-512)
 
+// Per-thread scratch of a run, allocated at prepare for the thread count set
+// then, so that a timed run allocates nothing. Each thread allocates (and first
+// touches) its own slot. Threads beyond that count (raised after prepare) fall
+// back to a thread-local buffer.
+class Scratch {
+ public:
+  void reserve(size_t floats_per_thread);
+  float* get();  // the calling thread's slot; call inside the parallel region
+ private:
+  size_t n_ = 0;
+  std::vector<Buffer> slots_;
+};
+
 // --- Direct convolution as an implicit GEMM over an indirection table ---------
 // out[p][g*ocg + o] = sum over taps t, channels c of in[off[p][t] + g*icg + c] *
 // w[g][o][c][t]. An offset of -1 reads zeros (padding).
@@ -41,9 +54,12 @@ struct DirectPlan {
   std::vector<float> zeros;  // icg zeros for padded taps
   int64_t ocb = 0;           // output-channel blocks per group
   int64_t tap_chunk = 0;     // taps per pass, so that one pass's weights stay in L2
+                             // (at most kMaxTapChunk)
   Act act = Act::none;
   bool pointwise = false;    // 1x1, stride 1, no padding: rows are the input itself
 };
+// A pass's row pointers (tap_chunk x MR) live on the run's stack.
+constexpr int64_t kMaxTapChunk = 128;
 DirectPlan plan_direct(const ConvDesc& c, const float* w_oihw, const float* bias, Act act);
 // All of one stage: the passes over tap chunks, each parallel over pixel tiles
 // x channel blocks (OpenMP, static schedule).
@@ -63,7 +79,13 @@ void run_dw(const DwPlan& p, const float* src, float* dst);
 // --- Fused depthwise then pointwise, a group of output rows at a time ---------
 // The depthwise rows land in a per-thread buffer (at most 96 KiB, in L2) and feed
 // the pointwise GEMM directly: the intermediate tensor never goes to memory.
-void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, const float* src, float* dst);
+struct FusedPlan {
+  int64_t rows = 0;  // output rows per step
+  Scratch scratch;   // rows * ow * ic floats per thread
+};
+FusedPlan plan_dw_pw_fused(const DwPlan& dw);
+void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
+                     float* dst);
 
 // --- Activations, vectorised (the same code the epilogues use) ------------------
 void act_inplace(Act a, float* x, int64_t n);

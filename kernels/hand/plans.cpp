@@ -1,5 +1,7 @@
 // Prepare-time work for the hand-written kernels: weight packing into the
 // layouts the register tiles read, indirection tables, cache blocking.
+#include <omp.h>
+
 #include <algorithm>
 
 #include "kernels/hand/kernels.hpp"
@@ -19,7 +21,8 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
   // Weights of one pass (tap chunk x icg x NR floats, every channel block) sized
   // for half of a 1 MiB L2.
   const int64_t per_tap = icg * NR * 4 * p.ocb;
-  p.tap_chunk = std::clamp<int64_t>((512 << 10) / std::max<int64_t>(1, per_tap), 1, p.taps);
+  p.tap_chunk = std::clamp<int64_t>((512 << 10) / std::max<int64_t>(1, per_tap), 1,
+                                    std::min(p.taps, kMaxTapChunk));
   p.wpack.assign(static_cast<size_t>(c.g * p.ocb * p.taps * icg * NR), 0.f);
   for (int64_t g = 0; g < c.g; ++g)
     for (int64_t o = 0; o < ocg; ++o)
@@ -67,6 +70,43 @@ DwPlan plan_dw(const ConvDesc& c, const float* w, const float* bias, Act act) {
   p.bias.assign(static_cast<size_t>(p.cpad), 0.f);
   if (bias) std::copy(bias, bias + c.ic, p.bias.begin());
   return p;
+}
+
+FusedPlan plan_dw_pw_fused(const DwPlan& dw) {
+  const ConvDesc& c = dw.c;
+  const int64_t mr = gemm_tile().mr;
+  // Rows per step: enough pixels for several register tiles, and, where the
+  // buffer stays within 96 KiB, a whole number of tiles and of depthwise row
+  // pairs: one 56-pixel row leaves a 2-row tile that costs as much as a full one
+  // (7 % of the pointwise work); six rows are 56 full tiles and three pairs.
+  int64_t R = std::max<int64_t>(1, std::min<int64_t>(c.oh, (4 * mr + c.ow - 1) / c.ow));
+  for (int64_t r = R; r <= c.oh && r * c.ow * c.ic * 4 <= (96 << 10); ++r)
+    if ((r * c.ow) % mr == 0 && r % 2 == 0) {
+      R = r;
+      break;
+    }
+  FusedPlan f;
+  f.rows = R;
+  f.scratch.reserve(static_cast<size_t>(R * c.ow * c.ic));
+  return f;
+}
+
+void Scratch::reserve(size_t floats_per_thread) {
+  n_ = floats_per_thread;
+  slots_.assign(static_cast<size_t>(omp_get_max_threads()), Buffer());
+  // Each thread allocates its own slot: from its own malloc arena, so that two
+  // threads' slots are not neighbours (on this VM two cores writing within some
+  // 64 KiB of each other slow each other down; see the README).
+#pragma omp parallel num_threads(static_cast<int>(slots_.size()))
+  slots_[static_cast<size_t>(omp_get_thread_num())].resize(n_);
+}
+
+float* Scratch::get() {
+  const auto t = static_cast<size_t>(omp_get_thread_num());
+  if (t < slots_.size() && slots_[t].size() >= n_) return slots_[t].data();
+  static thread_local Buffer spare;
+  if (spare.size() < n_) spare.resize(n_);
+  return spare.data();
 }
 
 }  // namespace convbench::hand

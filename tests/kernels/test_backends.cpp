@@ -147,6 +147,40 @@ TEST_P(BackendTest, MatchesReference) {
   EXPECT_GT(checked, 0);
 }
 
+// Two edges of the prepare/run split: a kernel with more taps than one pass of
+// the direct kernel holds (13 x 13 = 169 > kMaxTapChunk = 128), and a run on more
+// threads than were set at prepare, for which no scratch was allocated.
+TEST_P(BackendTest, ManyTapsAndMoreThreadsThanPrepared) {
+  const Backend& b = *GetParam();
+  if (!b.unavailable().empty()) GTEST_SKIP() << b.unavailable();
+  const uint64_t seed = 99;
+  int checked = 0;
+  for (Kind kind : {Kind::normal, Kind::depthwise}) {
+    Layer l;
+    l.kind = kind, l.act = Act::relu, l.bias = true;
+    l.shape = ConvDesc::make(1, 1, 5, 15, 14, 9, 13, 13, 1, 1, 6, 6, 0, 0, 15, 14);
+    const RunConfig cfg{Layout::nhwc, Precision::f32, true};
+    if (!b.refuse(l, cfg).empty()) continue;
+    const LayerData data = make_layer_data(l, seed);
+    const std::vector<float> src = make_input(l, Layout::nhwc, seed);
+    float preact = 0.f;
+    const std::vector<float> ref = layer_ref(l, Layout::nhwc, data, src.data(), nullptr, &preact);
+    set_threads(1);
+    std::unique_ptr<Prepared> p = b.prepare(l, cfg, data);
+    set_threads(3);
+    std::vector<float> y(ref.size(), std::numeric_limits<float>::quiet_NaN());
+    p->run(src.data(), y.data());
+    set_threads(1);
+    size_t at = 0;
+    const double err = normalised_error(y, ref, preact, at);
+    EXPECT_LE(err, b.tolerance(cfg)) << b.name() << " " << l.str() << " seed " << seed << " at "
+                                     << at << " (got " << y[at] << ", want " << ref[at]
+                                     << ") impl " << p->impl();
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << b.name() << " refuses these layers";
+}
+
 INSTANTIATE_TEST_SUITE_P(Registry, BackendTest, ::testing::ValuesIn(backends()),
                          [](const auto& info) { return std::string(info.param->name()); });
 
