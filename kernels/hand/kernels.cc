@@ -327,6 +327,40 @@ HWY_INLINE void DwTile(const DwPlan& p, const float* row, int64_t rstride, int64
   StoreTile(d, acc, p.act, out, C, nout, cn);
 }
 
+// The pair's sums when all KW + S input rows lie inside the input (KH == KW):
+// rows and taps are compile-time, so the whole tile unrolls. kPlain: every
+// column inside and full channel vectors; otherwise each load is masked, to
+// nothing in the padding.
+template <int KW, int S, bool kPlain, int XT>
+HWY_INLINE void DwPairAllRows(const DwPlan& p, const float* row, const float* w, int64_t xs,
+                              size_t cn, V (&a)[XT], V (&b)[XT]) {
+  constexpr int NIN = (XT - 1) * S + KW;
+  const D d;
+  const int64_t C = p.c.ic, rstride = p.c.iw * C, wstride = KW * p.cpad;
+#pragma GCC unroll 16
+  for (int t = 0; t < KW + S; ++t, row += rstride) {
+    V in[NIN];
+    for (int q = 0; q < NIN; ++q) {
+      if constexpr (kPlain) {
+        in[q] = hn::LoadU(d, row + q * C);
+      } else {
+        const bool inside = xs + q >= 0 && xs + q < p.c.iw;
+        in[q] = LoadPart(d, row + q * C, inside ? cn : 0);
+      }
+    }
+    for (int kx = 0; kx < KW; ++kx) {
+      if (t < KW) {
+        const V wa = hn::LoadU(d, w + t * wstride + kx * p.cpad);
+        for (int j = 0; j < XT; ++j) a[j] = hn::MulAdd(in[j * S + kx], wa, a[j]);
+      }
+      if (t >= S) {
+        const V wb = hn::LoadU(d, w + (t - S) * wstride + kx * p.cpad);
+        for (int j = 0; j < XT; ++j) b[j] = hn::MulAdd(in[j * S + kx], wb, b[j]);
+      }
+    }
+  }
+}
+
 // Two held-input tiles on output rows A and B = A + 1 (vertical stride sh, no
 // vertical dilation): the input rows both read are loaded once, and 16
 // independent sums instead of 8 leave the FMA latency room. One thread, alternated
@@ -348,6 +382,15 @@ HWY_INLINE void DwTilePair(const DwPlan& p, const float* img, int64_t iy0, float
   V a[XT], b[XT];
   const V bias = hn::LoadU(d, p.bias.data() + c0);
   for (int j = 0; j < XT; ++j) a[j] = b[j] = bias;
+  if (c.kh == KW && c.sh == S && iy0 >= 0 && iy0 + KW + S <= c.ih) {
+    const float* row = img + iy0 * rstride;
+    const float* w = p.wpack.data() + c0;
+    if (inside && full) DwPairAllRows<KW, S, true>(p, row, w, xs, cn, a, b);
+    else DwPairAllRows<KW, S, false>(p, row, w, xs, cn, a, b);
+    StoreTile(d, a, p.act, out, C, nout, cn);
+    StoreTile(d, b, p.act, out + ldo, C, nout, cn);
+    return;
+  }
   const int64_t t0 = std::max<int64_t>(0, -iy0);
   const int64_t t1 = std::min<int64_t>(c.kh + c.sh, c.ih - iy0);
   const float* row = img + (iy0 + t0) * rstride;
