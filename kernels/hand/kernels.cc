@@ -330,7 +330,9 @@ HWY_INLINE void DwTile(const DwPlan& p, const float* row, int64_t rstride, int64
 // The pair's sums when all KW + S input rows lie inside the input (KH == KW):
 // rows and taps are compile-time, so the whole tile unrolls. kPlain: every
 // column inside and full channel vectors; otherwise each load is masked, to
-// nothing in the padding.
+// nothing in the padding (LoadPart with n = 0 reads no memory on any target, so
+// a padding column's address may lie before the tensor). Rows in the padding
+// or KH != KW take DwTilePair's general loop.
 template <int KW, int S, bool kPlain, int XT>
 HWY_INLINE void DwPairAllRows(const DwPlan& p, const float* row, const float* w, int64_t xs,
                               size_t cn, V (&a)[XT], V (&b)[XT]) {
