@@ -106,6 +106,29 @@ def test_precision_reorder_share(run_dir):
         assert float(r["reorder_pct"]) == pytest.approx(100 * b["reorder_us"] / b["real_time"], rel=1e-6)
 
 
+def test_scaling_against_one_thread_and_probe(tmp_path):
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    j = tmp_path / "threads.json"
+    bench(j, "--k=3", "--kinds=normal", "--acts=relu", "--backends=onednn,hand_nhwc", "--threads=1,2",
+          env=env)
+    p = subprocess.run([os.path.join(TOOLS, "report"), str(tmp_path)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    data = json.loads(j.read_text())
+    t = {b["name"]: b["real_time"] for b in data["benchmarks"]}
+    ctx = data["context"]
+    out = rows(tmp_path / "scaling.csv")
+    assert {r["backend"] for r in out} == {"onednn", "hand_nhwc"} and {r["threads"] for r in out} == {"1", "2"}
+    for r in out:
+        name = f"normal/relu/{r['backend']}/{r['shape']}/k:3/threads:{{}}/real_time"
+        want = t[name.format(1)] / t[name.format(r["threads"])]
+        assert float(r["speedup"]) == pytest.approx(want, rel=1e-9)
+        assert float(r["efficiency"]) == pytest.approx(want / int(r["threads"]), rel=1e-9)
+        probe = float(ctx[f"peak_gflops_threads_{r['threads']}"]) / float(ctx["peak_gflops_threads_1"])
+        assert float(r["probe_speedup"]) == pytest.approx(probe, rel=1e-9)
+    assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "## Thread scaling" in (tmp_path / "report.md").read_text()
+
+
 def test_compare_geomean_and_significance(tmp_path):
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
     a, b = tmp_path / "a.json", tmp_path / "b.json"
