@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The hand-written kernels against oneDNN on the cases the kernels issue names,
-# 1 and 2 threads (THREADS=1,2,4,... for a scaling run), medians of 5 repetitions
-# (REPS): writes results/race-<timestamp>/ (JSON, and tools/report's
-# vs_onednn.csv) and prints the ratio table.
+# ReLU (ACTS=elu,tanh for the others), 1 and 2 threads (THREADS=1,2,4,... for a
+# scaling run), medians of 5 repetitions (REPS): writes results/race-<timestamp>/
+# (JSON, and tools/report's vs_onednn.csv) and prints the ratio table.
 # Assumes a Release build in build/ (tools/bench.sh makes one); BIN points
 # elsewhere (a build carried to another machine).
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 out=results/race-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 if [ "${CONVBENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]; then unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; fi
-common=(--acts=relu --threads="${THREADS:-1,2}" --benchmark_repetitions="${REPS:-5}" --benchmark_min_time=0.3
+common=(--acts="${ACTS:-relu}" --threads="${THREADS:-1,2}" --benchmark_repetitions="${REPS:-5}" --benchmark_min_time=0.3
         --benchmark_enable_random_interleaving=true
         --benchmark_out_format=json)
 run() { local name=$1; shift; "${BIN:-build/bin}"/convbench "$@" "${common[@]}" --benchmark_out="$out/$name.json" >"$out/$name.log" 2>&1 || { tail "$out/$name.log" >&2; exit 1; }; }
@@ -25,7 +25,7 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 print(f"{'case':<58} {'threads':>7} {'oneDNN us':>10} {'hand us':>9} {'ratio':>6}")
 for r in rows:
-    case = f"{r['kind']} {r['shape']} {r['backend']}"
+    case = f"{r['kind']} {r['act']} {r['shape']} {r['backend']}"
     print(f"{case:<58} {r['threads']:>7} {float(r['onednn_us']):10.1f} {float(r['backend_us']):9.1f} {float(r['speed_vs_onednn']):6.2f}")
 PY
 echo "results in $out"
