@@ -377,12 +377,17 @@ HWY_INLINE void DwPairAllRows(const DwPlan& p, const float* row, const float* w,
 #pragma GCC unroll 16
   for (int t = 0; t < KW + S; ++t, row += rstride) {
     V in[NIN];
-    for (int q = 0; q < NIN; ++q) {
+    // The columns by a pointer stepped C at a time and hidden from the
+    // optimiser: otherwise GCC may precompute all NIN x (KW+S) addresses, which
+    // do not fit in the general registers, and reload them from the stack.
+    const float* col = row;
+    for (int q = 0; q < NIN; ++q, col += C) {
+      asm("" : "+r"(col));
       if constexpr (kPlain) {
-        in[q] = hn::LoadU(d, row + q * C);
+        in[q] = hn::LoadU(d, col);
       } else {
         const bool inside = xs + q >= 0 && xs + q < p.c.iw;
-        in[q] = LoadPart(d, row + q * C, inside ? cn : 0);
+        in[q] = LoadPart(d, col, inside ? cn : 0);
       }
     }
     for (int kx = 0; kx < KW; ++kx) {
@@ -473,6 +478,91 @@ HWY_INLINE void DwTilePair(const DwPlan& p, const float* img, int64_t iy0, float
   StoreTile(d, b, p.act, out + ldo, C, nout, cn);
 }
 
+// The pair tiles of one tile column, one per channel vector.
+template <int KW, int S>
+HWY_INLINE void DwPairColumn(const DwPlan& p, const float* img, int64_t iy0, float* out,
+                             int64_t ldo, int64_t xs, bool inside, int64_t nout) {
+  const int64_t N = static_cast<int64_t>(hn::Lanes(D()));
+  const int64_t C = p.c.ic;
+  for (int64_t c0 = 0; c0 < C; c0 += N)
+    DwTilePair<KW, S>(p, img + c0, iy0, out + c0, ldo, c0, xs, inside, nout,
+                      static_cast<size_t>(std::min(N, C - c0)));
+}
+
+// A streamed tile (KW > 3): outputs x0 .. x0+XT-1 of an output row, one channel
+// vector from c0. `row` points at input column xs, channel c0, of input row
+// ky0; kernel rows ky0 .. ky1-1 follow, rstride apart. Each input is loaded
+// once and feeds the up to KW outputs it touches. Without kMasked the vector
+// is full and the first QLO and last QHI of the NIN input columns lie in the
+// padding and are skipped at compile time, the rest inside; with kMasked each
+// column is tested. Two channel vectors per tile (8 outputs, 16 sums) were
+// slower: 5x5 stage 57 -> 82 us.
+template <int KW, int S, bool kMasked, int QLO, int QHI>
+HWY_INLINE void DwStreamTile(const DwPlan& p, const float* row, int64_t rstride, int64_t ky0,
+                             int64_t ky1, float* out, int64_t c0, int64_t xs, int64_t nout,
+                             size_t cn) {
+  constexpr int XT = DwTileWidth<KW, S>();
+  constexpr int NIN = (XT - 1) * S + KW;
+  const D d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t C = p.c.ic;
+  const bool full = !kMasked || cn == static_cast<size_t>(N);
+  V acc[XT];
+  const V bias = hn::LoadU(d, p.bias.data() + c0);
+  for (int j = 0; j < XT; ++j) acc[j] = bias;
+  const float* w = p.wpack.data() + ky0 * KW * p.cpad + c0;
+  for (int64_t ky = ky0; ky < ky1; ++ky, row += rstride, w += KW * p.cpad) {
+    V wv[KW];
+    for (int kx = 0; kx < KW; ++kx) wv[kx] = hn::LoadU(d, w + kx * p.cpad);
+#pragma GCC unroll 64
+    for (int q = QLO; q < NIN - QHI; ++q) {
+      const V v = kMasked ? DwLoad(d, row, q, C, xs, p.c.iw, false, full, cn)
+                          : hn::LoadU(d, row + q * C);
+#pragma GCC unroll 16
+      for (int kx = 0; kx < KW; ++kx) {
+        const int jj = q - kx;  // column q feeds output jj/S through tap kx
+        if (jj < 0 || jj % S != 0 || jj / S >= XT) continue;
+        acc[jj / S] = hn::MulAdd(v, wv[kx], acc[jj / S]);
+      }
+    }
+  }
+  StoreTile(d, acc, p.act, out, C, nout, cn);
+}
+
+// The streamed tiles of one output row from input column xs, one per channel
+// vector. An edge tile whose padding is exactly the "same" padding on one side,
+// PL = (KW-1)/2 columns on the left or PR = KW/2 on the right (the first and
+// last tile of a row whose width the tile divides), skips it at compile time;
+// other edge tiles and channel tails test each column, which cost the 5x5
+// stage a fifth of its time when half its tiles (56 wide, 14 per tile) did
+// (56x56 stage, one thread, alternated: 5x5 71 -> 57 us, 7x7 112 -> 104).
+template <int KW, int S>
+HWY_INLINE void DwStreamRow(const DwPlan& p, const float* row, int64_t rstride, int64_t ky0,
+                            int64_t ky1, float* out, int64_t xs, int64_t nout) {
+  constexpr int XT = DwTileWidth<KW, S>();
+  constexpr int NIN = (XT - 1) * S + KW;
+  constexpr int PL = (KW - 1) / 2, PR = KW / 2;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(D()));
+  const int64_t C = p.c.ic, iw = p.c.iw, cfull = C / N * N;
+  const size_t n = static_cast<size_t>(N);
+  int64_t c0 = 0;
+  if (xs >= 0 && xs + NIN <= iw) {
+    for (; c0 < cfull; c0 += N)
+      DwStreamTile<KW, S, false, 0, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs, nout, n);
+  } else if (xs == -PL && NIN - PL <= iw) {
+    for (; c0 < cfull; c0 += N)
+      DwStreamTile<KW, S, false, PL, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs, nout,
+                                        n);
+  } else if (xs >= 0 && xs + NIN - PR == iw) {
+    for (; c0 < cfull; c0 += N)
+      DwStreamTile<KW, S, false, 0, PR>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs, nout,
+                                        n);
+  }
+  for (; c0 < C; c0 += N)
+    DwStreamTile<KW, S, true, 0, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs, nout,
+                                    static_cast<size_t>(std::min(N, C - c0)));
+}
+
 // Output rows oy0 .. oy0+nrows-1 of a depthwise convolution, stride S and no
 // horizontal dilation, row r at out0 + r*ldo; XT outputs x one channel vector
 // per tile, with up to KW FMAs per input load. Each column of tiles is done for
@@ -492,17 +582,14 @@ HWY_INLINE void DwRowsSliding(const DwPlan& p, const float* src, float* out0, in
   for (int64_t x0 = 0; x0 < c.ow; x0 += XT) {
     const int64_t xs = x0 * S - c.pw;  // leftmost input column of the tile
     const bool inside = xs >= 0 && xs + NIN <= c.iw;
-    const bool all_out = x0 + XT <= c.ow;
     for (int64_t r = 0; r < nrows; ++r) {
       const int64_t oy = oy0 + r;
       float* out = out0 + r * ldo;
       if constexpr (DwHoldsInputs<KW>()) {
         if (c.dh == 0 && r + 1 < nrows) {
           const float* img = src + (n * c.ih * c.iw + xs) * C;
-          const int64_t nout = std::min<int64_t>(XT, c.ow - x0);
-          for (int64_t c0 = 0; c0 < C; c0 += N)
-            DwTilePair<KW, S>(p, img + c0, oy * c.sh - c.ph, out + x0 * C + c0, ldo, c0, xs,
-                              inside, nout, static_cast<size_t>(std::min(N, C - c0)));
+          DwPairColumn<KW, S>(p, img, oy * c.sh - c.ph, out + x0 * C, ldo, xs, inside,
+                              std::min<int64_t>(XT, c.ow - x0));
           ++r;
           continue;
         }
@@ -520,41 +607,9 @@ HWY_INLINE void DwRowsSliding(const DwPlan& p, const float* src, float* out0, in
                         inside, nout, static_cast<size_t>(std::min(N, C - c0)));
         continue;
       }
-      for (int64_t c0 = 0; c0 < C; c0 += N) {
-        const bool full = c0 + N <= C;
-        const size_t cn = static_cast<size_t>(std::min(N, C - c0));
-        V acc[XT];
-        const V bias = hn::LoadU(d, p.bias.data() + c0);
-        for (int j = 0; j < XT; ++j) acc[j] = bias;
-        const float* row = src + ((n * c.ih + iy0 + ky0 * ystep) * c.iw + xs) * C + c0;
-        const float* w = p.wpack.data() + (ky0 * KW) * p.cpad + c0;
-        for (int64_t ky = ky0; ky < ky1; ++ky, row += rstride, w += KW * p.cpad) {
-          V wv[KW];
-          for (int kx = 0; kx < KW; ++kx) wv[kx] = hn::LoadU(d, w + kx * p.cpad);
-#pragma GCC unroll 64
-          for (int q = 0; q < NIN; ++q) {
-            const V v = DwLoad(d, row, q, C, xs, c.iw, inside && full, full, cn);
-#pragma GCC unroll 16
-            for (int kx = 0; kx < KW; ++kx) {
-              const int jj = q - kx;  // column q feeds output jj/S through tap kx
-              if (jj < 0 || jj % S != 0 || jj / S >= XT) continue;
-              acc[jj / S] = hn::MulAdd(v, wv[kx], acc[jj / S]);
-            }
-          }
-        }
-        // Not StoreTile: through it GCC allocated this tile's registers worse
-        // (7x7 stage 146 -> 169 us in an alternated A/B).
-        ActivateTile(d, acc, p.act);
-        if (all_out && full) {
-          for (int j = 0; j < XT; ++j) hn::StoreU(acc[j], d, out + (x0 + j) * C + c0);
-        } else {
-          for (int j = 0; j < XT; ++j) {
-            if (x0 + j >= c.ow) continue;
-            if (full) hn::StoreU(acc[j], d, out + (x0 + j) * C + c0);
-            else StorePart(acc[j], d, out + (x0 + j) * C + c0, cn);
-          }
-        }
-      }
+      const float* row = src + ((n * c.ih + iy0 + ky0 * ystep) * c.iw + xs) * C;
+      DwStreamRow<KW, S>(p, row, rstride, ky0, ky1, out + x0 * C, xs,
+                         std::min<int64_t>(XT, c.ow - x0));
     }
   }
 }
@@ -590,29 +645,55 @@ HWY_INLINE void DwRowGeneric(const DwPlan& p, const float* src, float* out, int6
   }
 }
 
+// Held-input kernels (KW <= 3) at horizontal stride S; false for other widths.
 template <int S>
-HWY_INLINE bool DwRowsStrided(const DwPlan& p, const float* src, float* out, int64_t ldo,
-                              int64_t n, int64_t oy, int64_t nrows) {
+HWY_INLINE bool DwRowsHeld(const DwPlan& p, const float* src, float* out, int64_t ldo,
+                           int64_t n, int64_t oy, int64_t nrows) {
   switch (p.c.kw) {
     case 1: DwRowsSliding<1, S>(p, src, out, ldo, n, oy, nrows); return true;
     case 2: DwRowsSliding<2, S>(p, src, out, ldo, n, oy, nrows); return true;
     case 3: DwRowsSliding<3, S>(p, src, out, ldo, n, oy, nrows); return true;
-    case 4: DwRowsSliding<4, S>(p, src, out, ldo, n, oy, nrows); return true;
-    case 5: DwRowsSliding<5, S>(p, src, out, ldo, n, oy, nrows); return true;
-    case 6: DwRowsSliding<6, S>(p, src, out, ldo, n, oy, nrows); return true;
-    case 7: DwRowsSliding<7, S>(p, src, out, ldo, n, oy, nrows); return true;
-    case 8: DwRowsSliding<8, S>(p, src, out, ldo, n, oy, nrows); return true;
-    case 9: DwRowsSliding<9, S>(p, src, out, ldo, n, oy, nrows); return true;
     default: return false;
   }
+}
+
+// Streamed kernels (KW 4..9) at horizontal stride S.
+template <int S>
+HWY_NOINLINE void DwRowsStreamed(const DwPlan& p, const float* src, float* out, int64_t ldo,
+                                 int64_t n, int64_t oy, int64_t nrows) {
+  switch (p.c.kw) {
+    case 4: DwRowsSliding<4, S>(p, src, out, ldo, n, oy, nrows); return;
+    case 5: DwRowsSliding<5, S>(p, src, out, ldo, n, oy, nrows); return;
+    case 6: DwRowsSliding<6, S>(p, src, out, ldo, n, oy, nrows); return;
+    case 7: DwRowsSliding<7, S>(p, src, out, ldo, n, oy, nrows); return;
+    case 8: DwRowsSliding<8, S>(p, src, out, ldo, n, oy, nrows); return;
+    default: DwRowsSliding<9, S>(p, src, out, ldo, n, oy, nrows); return;
+  }
+}
+
+// The held-input and generic kernels, compiled apart from the streamed ones.
+// The 3x3 pair tile uses 28 of the 32 vector registers and most general ones,
+// and how GCC allocated them moved with unrelated code in the same function:
+// with the streamed tiles' edge variants beside it, the 3x3 stage went from 30
+// to 33-37 us; this split and the hidden column pointer in DwPairAllRows
+// brought it back (one thread, alternated).
+HWY_NOINLINE void DwRowsOther(const DwPlan& p, const float* src, float* out, int64_t ldo,
+                              int64_t n, int64_t oy, int64_t nrows) {
+  if (p.c.dw == 0 && p.c.sw == 1 && DwRowsHeld<1>(p, src, out, ldo, n, oy, nrows)) return;
+  if (p.c.dw == 0 && p.c.sw == 2 && DwRowsHeld<2>(p, src, out, ldo, n, oy, nrows)) return;
+  for (int64_t r = 0; r < nrows; ++r) DwRowGeneric(p, src, out + r * ldo, n, oy + r);
 }
 
 // Output rows oy .. oy+nrows-1 of image n, row r at out + r*ldo.
 void DwRows(const DwPlan& p, const float* src, float* out, int64_t ldo, int64_t n, int64_t oy,
             int64_t nrows) {
-  if (p.c.dw == 0 && p.c.sw == 1 && DwRowsStrided<1>(p, src, out, ldo, n, oy, nrows)) return;
-  if (p.c.dw == 0 && p.c.sw == 2 && DwRowsStrided<2>(p, src, out, ldo, n, oy, nrows)) return;
-  for (int64_t r = 0; r < nrows; ++r) DwRowGeneric(p, src, out + r * ldo, n, oy + r);
+  const ConvDesc& c = p.c;
+  if (c.dw == 0 && c.kw >= 4 && c.kw <= 9 && (c.sw == 1 || c.sw == 2)) {
+    if (c.sw == 1) DwRowsStreamed<1>(p, src, out, ldo, n, oy, nrows);
+    else DwRowsStreamed<2>(p, src, out, ldo, n, oy, nrows);
+    return;
+  }
+  DwRowsOther(p, src, out, ldo, n, oy, nrows);
 }
 
 // Calls f(n, oy0, rows) on this thread's share of the mb*oh output rows: an
