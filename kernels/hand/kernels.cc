@@ -262,8 +262,7 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
 // Input column q of a depthwise tile starting at input column xs: zeros in the
 // padding, the first cn channels of a channel tail.
 HWY_INLINE V DwLoad(D d, const float* row, int q, int64_t C, int64_t xs, int64_t iw,
-                    bool fast, bool full, size_t cn) {
-  if (fast) return hn::LoadU(d, row + q * C);
+                    bool full, size_t cn) {
   const int64_t ix = xs + q;
   return ix < 0 || ix >= iw ? hn::Zero(d)
          : full             ? hn::LoadU(d, row + q * C)
@@ -352,7 +351,7 @@ HWY_INLINE void DwTile(const DwPlan& p, const float* row, int64_t rstride, int64
     if (inside && full) {
       for (int q = 0; q < NIN; ++q) in[q] = hn::LoadU(d, row + q * C);
     } else {
-      for (int q = 0; q < NIN; ++q) in[q] = DwLoad(d, row, q, C, xs, c.iw, false, full, cn);
+      for (int q = 0; q < NIN; ++q) in[q] = DwLoad(d, row, q, C, xs, c.iw, full, cn);
     }
     for (int kx = 0; kx < KW; ++kx) {
       const V wv = hn::LoadU(d, w + kx * p.cpad);
@@ -442,7 +441,7 @@ HWY_INLINE void DwTilePair(const DwPlan& p, const float* img, int64_t iy0, float
     if (inside && full) {
       for (int q = 0; q < NIN; ++q) in[q] = hn::LoadU(d, row + q * C);
     } else {
-      for (int q = 0; q < NIN; ++q) in[q] = DwLoad(d, row, q, C, xs, c.iw, false, full, cn);
+      for (int q = 0; q < NIN; ++q) in[q] = DwLoad(d, row, q, C, xs, c.iw, full, cn);
     }
     if (t < c.kh && t >= c.sh) {
       // Both rows: their FMAs alternate, 16 apart on each sum, twice the FMA
@@ -516,7 +515,7 @@ HWY_INLINE void DwStreamTile(const DwPlan& p, const float* row, int64_t rstride,
     for (int kx = 0; kx < KW; ++kx) wv[kx] = hn::LoadU(d, w + kx * p.cpad);
 #pragma GCC unroll 64
     for (int q = QLO; q < NIN - QHI; ++q) {
-      const V v = kMasked ? DwLoad(d, row, q, C, xs, p.c.iw, false, full, cn)
+      const V v = kMasked ? DwLoad(d, row, q, C, xs, p.c.iw, full, cn)
                           : hn::LoadU(d, row + q * C);
 #pragma GCC unroll 16
       for (int kx = 0; kx < KW; ++kx) {
