@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, every Debian package convbench builds, tests or plots
-# with; installs nothing that is already there. Sourced by bench.sh and test.sh.
+# with; installs nothing that is already there. Run by bench.sh and test.sh;
+# `setup.sh --list` prints the list (tools/check-deps proves it complete).
 set -euo pipefail
 
 CONVBENCH_PACKAGES=(
@@ -10,9 +11,17 @@ CONVBENCH_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev
   libdnnl-dev libopenblas-openmp-dev libeigen3-dev libhwy-dev
   libxnnpack-dev libpthreadpool-dev
+  # Debian's oneDNN CMake config calls find_package(OpenCL REQUIRED), but
+  # libdnnl-dev only recommends this package, and we install without recommends
+  ocl-icd-opencl-dev
   # Python tools and their tests (Debian's /usr/bin/python3 sees these)
   python3 python3-numpy python3-matplotlib python3-pytest
 )
+
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${CONVBENCH_PACKAGES[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${CONVBENCH_PACKAGES[@]}"; do
