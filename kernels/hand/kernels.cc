@@ -129,9 +129,8 @@ HWY_NOINLINE void ActInplace(Act a, float* x, int64_t n) {
 
 // Runs f on every thread of a parallel region; f splits its work with orphaned
 // `omp for` constructs, which bind to the region or, outside one, to the calling
-// thread alone. libgomp charges about 1.2 us for a one-thread region here (a
-// 6-pixel 1x1 layer: 2.7 us against oneDNN's 0.5), so one thread skips it, as
-// oneDNN's own parallel() does.
+// thread alone. A one-thread libgomp region costs more than a tiny layer, so one
+// thread skips it, as oneDNN's own parallel() does.
 template <typename F>
 HWY_INLINE void Parallel(const F& f) {
   if (omp_get_max_threads() == 1) return f();
@@ -154,13 +153,12 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t 
   V acc[MR][NV];
   // Every access to acc is in a loop with constant bounds and no condition, so
   // the compiler keeps it in registers; with per-element conditions it spilled
-  // all 24 of them to the stack around the K loop (271 vs 250 us on the 1x1 race
-  // case). Edge tiles go through a stack copy instead.
+  // all 24 of them to the stack around the K loop. Edge tiles go through a stack
+  // copy instead.
   const bool full = rows == MR && cols >= NV * N;
   HWY_ALIGN float edge[MR * NV * hn::MaxLanes(D())];
   if (first) {
-    // The bias starts the sums: MR*NV adds fewer in the epilogue (1x1 64->64
-    // stage 125 -> 123 us, one thread).
+    // The bias starts the sums: MR*NV adds fewer in the epilogue.
     for (int j = 0; j < NV; ++j) {
       const V bj = hn::LoadU(d, bias + j * N);
       for (int i = 0; i < MR; ++i) acc[i][j] = bj;
@@ -273,9 +271,8 @@ HWY_INLINE V DwLoad(D d, const float* row, int q, int64_t C, int64_t xs, int64_t
 // (XT-1)*S + KW inputs of a kernel row in registers and apply one weight at a
 // time to all XT outputs: 8 outputs. Longer rows keep the KW weights in registers
 // and stream the inputs, each loaded once and feeding every output it touches:
-// up to 14 outputs (14 divides the usual widths 112, 56, 28, 14). Measured on
-// the 56x56x64 stage, one thread: 7x7 221 -> 169 us with streaming, but 3x3
-// 55 -> 68 us, so short rows keep the first shape.
+// up to 14 outputs (14 divides the usual widths 112, 56, 28, 14). Streaming
+// is slower at 3x3, so short rows keep the first shape.
 template <int KW>
 constexpr bool DwHoldsInputs() {
   return KW <= 3;
@@ -404,9 +401,7 @@ HWY_INLINE void DwPairAllRows(const DwPlan& p, const float* row, const float* w,
 
 // Two held-input tiles on output rows A and B = A + 1 (vertical stride sh, no
 // vertical dilation): the input rows both read are loaded once, and 16
-// independent sums instead of 8 leave the FMA latency room. One thread, alternated
-// A/B: 3x3 stage at 28x28 7.9 -> 6.9 us, at 56x56 34.0 -> 32.7 (the rest is the
-// L3 stream); two threads at 56x56 28.8 -> 21.6. `img` points at image n, input
+// independent sums instead of 8 leave the FMA latency room. `img` points at image n, input
 // row 0, column xs, channel c0; iy0: the input row of A's first kernel row (may
 // lie in the padding).
 template <int KW, int S>
@@ -495,7 +490,7 @@ HWY_INLINE void DwPairColumn(const DwPlan& p, const float* img, int64_t iy0, flo
 // is full and the first QLO and last QHI of the NIN input columns lie in the
 // padding and are skipped at compile time, the rest inside; with kMasked each
 // column is tested. Two channel vectors per tile (8 outputs, 16 sums) were
-// slower: 5x5 stage 57 -> 82 us.
+// slower.
 template <int KW, int S, bool kMasked, int QLO, int QHI>
 HWY_INLINE void DwStreamTile(const DwPlan& p, const float* row, int64_t rstride, int64_t ky0,
                              int64_t ky1, float* out, int64_t c0, int64_t xs, int64_t nout,
@@ -533,8 +528,7 @@ HWY_INLINE void DwStreamTile(const DwPlan& p, const float* row, int64_t rstride,
 // PL = (KW-1)/2 columns on the left or PR = KW/2 on the right (the first and
 // last tile of a row whose width the tile divides), skips it at compile time;
 // other edge tiles and channel tails test each column, which cost the 5x5
-// stage a fifth of its time when half its tiles (56 wide, 14 per tile) did
-// (56x56 stage, one thread, alternated: 5x5 71 -> 57 us, 7x7 112 -> 104).
+// stage a fifth of its time when half its tiles (56 wide, 14 per tile) did.
 template <int KW, int S>
 HWY_INLINE void DwStreamRow(const DwPlan& p, const float* row, int64_t rstride, int64_t ky0,
                             int64_t ky1, float* out, int64_t xs, int64_t nout) {
@@ -565,8 +559,7 @@ HWY_INLINE void DwStreamRow(const DwPlan& p, const float* row, int64_t rstride, 
 // Output rows oy0 .. oy0+nrows-1 of a depthwise convolution, stride S and no
 // horizontal dilation, row r at out0 + r*ldo; XT outputs x one channel vector
 // per tile, with up to KW FMAs per input load. Each column of tiles is done for
-// all the rows before the next, while its input columns are still in L1 (3x3
-// stage 42 -> 36 us with both changes, one thread). Loops over a tile have
+// all the rows before the next, while its input columns are still in L1. Loops over a tile have
 // constant bounds and no early exit, so the accumulators stay in registers.
 template <int KW, int S>
 HWY_INLINE void DwRowsSliding(const DwPlan& p, const float* src, float* out0, int64_t ldo,
@@ -672,10 +665,9 @@ HWY_NOINLINE void DwRowsStreamed(const DwPlan& p, const float* src, float* out, 
 
 // The held-input and generic kernels, compiled apart from the streamed ones.
 // The 3x3 pair tile uses 28 of the 32 vector registers and most general ones,
-// and how GCC allocated them moved with unrelated code in the same function:
-// with the streamed tiles' edge variants beside it, the 3x3 stage went from 30
-// to 33-37 us; this split and the hidden column pointer in DwPairAllRows
-// brought it back (one thread, alternated).
+// and how GCC allocated them moved with unrelated code in the same function
+// (with the streamed tiles' edge variants beside it, the 3x3 stage slowed by a
+// tenth); this split and the hidden column pointer in DwPairAllRows prevent it.
 HWY_NOINLINE void DwRowsOther(const DwPlan& p, const float* src, float* out, int64_t ldo,
                               int64_t n, int64_t oy, int64_t nrows) {
   if (p.c.dw == 0 && p.c.sw == 1 && DwRowsHeld<1>(p, src, out, ldo, n, oy, nrows)) return;
