@@ -134,6 +134,9 @@ void run_layer(benchmark::State& state, const BenchCase& c) {
   const LayerCost lc = layer_cost(c.layer);
   Totals t{lc.total.macs, lc.total.macs_effective, lc.total.params, lc.total.bytes, s.kh * s.kw};
   set_counters(state, t, c.threads, median(reorder), prepare_s);
+  // Backends that wrap a library GEMM: the share of the run inside it.
+  if (const double share = library_share(*p, src[0].data(), dst[0].data()); share >= 0)
+    state.counters["gemm_pct"] = 100 * share;
   state.SetLabel(c.cfg.str() + " | " + p->impl());
 }
 
@@ -222,6 +225,7 @@ void add_context() {
 
 int main(int argc, char** argv) {
   using namespace convbench;
+  use_best_openblas_core(argv);
   std::vector<std::string> args(argv + 1, argv + argc), rest;
   for (const std::string& a : args)
     if (a == "--help" || a == "-h") {

@@ -56,6 +56,7 @@ std::string csv_quote(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_best_openblas_core(argv);
   CLI::App app{"Per-layer and per-layer-type profile of a network on one backend",
                "convbench-profile"};
   std::string model_spec, shapes, backend = "onednn", layout = "nhwc", precision = "f32",

@@ -88,6 +88,7 @@ void save(const fs::path& dir, const Layer& l, Layout layout, const LayerData& d
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_best_openblas_core(argv);
   CLI::App app{"Run one convolution layer on one backend", "convbench-run"};
   std::string kind = "normal", shape, act = "none", backend = "ref", layout = "nhwc", save_dir;
   std::string precision = "f32";
@@ -182,6 +183,8 @@ int main(int argc, char** argv) {
                   std::string(to_string(st.type)).c_str(), m, st.impl.c_str());
     }
     if (reorder_ms > 0) std::printf("reorders %.4f ms of the run\n", reorder_ms);
+    if (const double share = library_share(*p, src_buf.data(), dst_buf.data(), iters); share >= 0)
+      std::printf("library  %.1f %% of the run inside the library's GEMM calls\n", 100 * share);
     std::printf("time     median %.4f ms over %d runs (min %.4f, max %.4f), prepare %.3f ms\n",
                 med, iters, ms.front(), ms.back(), prepare_ms);
     std::printf("rate     %.2f GFLOP/s nominal, %.2f GFLOP/s effective\n",

@@ -2,6 +2,7 @@
 // A backend prepares a layer once (packing, primitives, workspace), then runs it.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -52,10 +53,30 @@ class Prepared {
   // Every step's implementation, "name=impl" joined by " ".
   std::string impl() const;
 
+  // For backends that surround a library call (a GEMM) with glue of their own:
+  // while on, the seconds spent inside the library's calls are summed, so that
+  // a harness can report what share of a run is the library itself. Off by
+  // default: the timed loop pays nothing. library_seconds() < 0: not measured.
+  void time_library(bool on) { lib_on_ = on, lib_seconds_ = 0; }
+  double library_seconds() const { return lib_measured_ ? lib_seconds_ : -1; }
+
  protected:
+  template <class F>
+  void library_call(F&& f) {
+    if (!lib_on_) return f();
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    lib_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  bool lib_measured_ = false;  // set by backends that call library_call()
+
   std::vector<Step> steps_;
   const float* src_ = nullptr;  // valid while a run is in progress
   float* dst_ = nullptr;
+
+ private:
+  bool lib_on_ = false;
+  double lib_seconds_ = 0;
 };
 
 class Backend {
@@ -76,10 +97,22 @@ class Backend {
   virtual double tolerance(const RunConfig& cfg) const;
 };
 
+// The median share, over `runs` runs, of a run's wall time spent inside the
+// wrapped library's calls; negative when the backend does not measure it.
+double library_share(Prepared& p, const float* src, float* dst, int runs = 5);
+
 // In a fixed order: the reference comes first, as the oracle.
 const std::vector<const Backend*>& backends();
 // Throws Error naming the known backends when there is no such name.
 const Backend& find_backend(std::string_view name);
+
+// Peers at their best: OpenBLAS picks its kernels once, at load time, from its
+// own CPU table, and 0.3.21 falls back to an SSE3 core (Prescott) on CPUs it
+// does not know (Intel family 6 model 207, for one). When OPENBLAS_CORETYPE is
+// unset and the detected core is below what the CPU runs, this sets it to the
+// best core the CPU's flags allow and re-executes the program (argv as given);
+// otherwise it returns. The core in use is in the backend's version string.
+void use_best_openblas_core(char** argv);
 
 // The one place the thread count is set: the OpenMP runtime shared by oneDNN,
 // OpenBLAS and our kernels, and every backend's own pool.

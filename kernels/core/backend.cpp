@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace convbench {
@@ -62,6 +63,21 @@ void Prepared::run_timed(const float* src, float* dst, std::vector<double>& step
     step_seconds[i] = std::chrono::duration<double>(now - t).count();
     t = now;
   }
+}
+
+double library_share(Prepared& p, const float* src, float* dst, int runs) {
+  if (p.library_seconds() < 0) return -1;
+  std::vector<double> share;
+  for (int r = 0; r < runs; ++r) {
+    p.time_library(true);
+    const auto t0 = std::chrono::steady_clock::now();
+    p.run(src, dst);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    share.push_back(p.library_seconds() / s);
+  }
+  p.time_library(false);
+  std::sort(share.begin(), share.end());
+  return share[share.size() / 2];
 }
 
 std::string Prepared::impl() const {

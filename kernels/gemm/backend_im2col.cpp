@@ -11,6 +11,7 @@
 #include "convbench/backend.hpp"
 #include "convbench/buffer.hpp"
 #include "gemm.hpp"
+#include "kernels/hand/kernels.hpp"
 
 namespace convbench {
 namespace {
@@ -30,6 +31,7 @@ class Im2colPrepared final : public Prepared {
   Im2colPrepared(const Layer& l, const RunConfig& cfg, const LayerData& data, Sgemm gemm,
                  const std::string& lib)
       : gemm_(std::move(gemm)) {
+    lib_measured_ = true;
     const std::vector<Stage> st = l.stages();
     for (size_t i = 0; i < st.size(); ++i) {
       const ConvDesc& c = st[i].conv;
@@ -61,12 +63,15 @@ class Im2colPrepared final : public Prepared {
       const std::string impl = std::string(r.direct ? "" : "im2col_") +
                                std::string(to_string(cfg.layout)) + "+" + lib +
                                (r.st.conv.g > 1 ? " x" + std::to_string(r.st.conv.g) + " groups" : "") +
-                               (fused_act && r.st.act != Act::none ? " +" + std::string(to_string(r.st.act)) : "");
+                               (fused_act && r.st.act != Act::none ? " +" + std::string(to_string(r.st.act)) : "") +
+                               (!r.bias.empty() || (fused_act && r.st.act != Act::none)
+                                    ? " (epilogue bias_act_rows__" + hand::isa() + ")"
+                                    : "");
       steps_.push_back({"stage" + std::to_string(i), step_type(r.st), impl,
                         [this, i, fused_act] { stage(i, fused_act); }});
       if (!fused_act)
         steps_.push_back({"act" + std::to_string(i), StepType::activation,
-                          "scalar " + std::string(to_string(r.st.act)),
+                          "act_" + std::string(to_string(r.st.act)) + "__" + hand::isa(),
                           [this, i] { act(i); }});
     }
   }
@@ -91,41 +96,48 @@ class Im2colPrepared final : public Prepared {
             im2col_nchw(c, xn + g * icg * c.ih * c.iw, r.col.data());
             B = r.col.data();
           }
-          gemm_.fn(ocg, P, r.K, r.wei.data() + g * ocg * r.K, r.K, B, P, yn + g * ocg * P, P);
+          library_call([&] {
+            gemm_.fn(ocg, P, r.K, r.wei.data() + g * ocg * r.K, r.K, B, P, yn + g * ocg * P, P);
+          });
         } else {
           const float* A = xn;
           if (!r.direct) {
             im2col_nhwc(c, xn, g, r.col.data());
             A = r.col.data();
           }
-          gemm_.fn(P, ocg, r.K, A, r.direct ? c.ic : r.K, r.wei.data() + g * r.K * ocg, ocg,
-                   yn + g * ocg, c.oc);
+          library_call([&] {
+            gemm_.fn(P, ocg, r.K, A, r.direct ? c.ic : r.K, r.wei.data() + g * r.K * ocg, ocg,
+                     yn + g * ocg, c.oc);
+          });
         }
       }
     }
     if (!r.bias.empty() || (with_act && r.st.act != Act::none)) epilogue(i, with_act);
   }
 
-  // Bias and activation in one pass over the output.
+  // Bias and activation in one vectorised pass over the output: per channel a
+  // row of the NCHW output, a column of the NHWC one.
   void epilogue(size_t i, bool with_act) {
     const StageRun& r = runs_[i];
     const ConvDesc& c = r.st.conv;
-    float* y = out(i);
-    const int64_t P = c.oh * c.ow;
     const Act a = with_act ? r.st.act : Act::none;
-    const bool nchw = r.layout == Layout::nchw;
-#pragma omp parallel for
-    for (int64_t row = 0; row < c.mb * (nchw ? c.oc : P); ++row) {
-      float* p = y + row * (nchw ? P : c.oc);
-      for (int64_t j = 0; j < (nchw ? P : c.oc); ++j) {
-        const int64_t o = nchw ? row % c.oc : j;
-        float v = p[j] + (r.bias.empty() ? 0.f : r.bias[o]);
-        p[j] = apply_act_ref(a, v);
-      }
+    const float* bias = r.bias.empty() ? nullptr : r.bias.data();
+    const int64_t P = c.oh * c.ow;
+    if (r.layout == Layout::nchw) {
+      // mb images of oc rows: the bias of row n*oc + o is bias[o].
+      for (int64_t n = 0; n < c.mb; ++n)
+        hand::bias_act_rows(a, out(i) + n * c.oc * P, c.oc, P, P, nullptr, bias);
+    } else {
+      hand::bias_act_rows(a, out(i), c.mb * P, c.oc, c.oc, bias, nullptr);
     }
   }
 
-  void act(size_t i) { act_ref(runs_[i].st.act, out(i), runs_[i].st.conv.dst_elems()); }
+  // Element-wise, so any split into rows will do.
+  void act(size_t i) {
+    const ConvDesc& c = runs_[i].st.conv;
+    hand::bias_act_rows(runs_[i].st.act, out(i), c.mb * c.oc, c.oh * c.ow, c.oh * c.ow, nullptr,
+                        nullptr);
+  }
 
   // col[(ic*kh + y)*kw + x][oy*ow + ox] for one group's channels.
   static void im2col_nchw(const ConvDesc& c, const float* x, float* col) {

@@ -138,6 +138,54 @@ HWY_INLINE void Parallel(const F& f) {
   f();
 }
 
+// The epilogue of library GEMMs (see bias_act_rows); the activation and the
+// biases are template parameters so that the row loop holds no branch.
+template <Act A, bool kColBias, bool kRowBias>
+HWY_INLINE void BiasActRowsT(float* y, int64_t rows, int64_t cols, int64_t ld,
+                             const float* col_bias, const float* row_bias) {
+  const D d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  Parallel([&] {
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      float* p = y + r * ld;
+      const V rb = hn::Set(d, kRowBias ? row_bias[r] : 0.0f);
+      int64_t j = 0;
+      for (; j + N <= cols; j += N) {
+        V v = hn::LoadU(d, p + j);
+        if constexpr (kRowBias) v = hn::Add(v, rb);
+        if constexpr (kColBias) v = hn::Add(v, hn::LoadU(d, col_bias + j));
+        hn::StoreU(ActivateT<A>(d, v), d, p + j);
+      }
+      if (j < cols) {
+        const size_t n = static_cast<size_t>(cols - j);
+        V v = LoadPart(d, p + j, n);
+        if constexpr (kRowBias) v = hn::Add(v, rb);
+        if constexpr (kColBias) v = hn::Add(v, LoadPart(d, col_bias + j, n));
+        StorePart(ActivateT<A>(d, v), d, p + j, n);
+      }
+    }
+  });
+}
+
+template <Act A>
+HWY_INLINE void BiasActRowsA(float* y, int64_t rows, int64_t cols, int64_t ld,
+                             const float* col_bias, const float* row_bias) {
+  if (col_bias) return BiasActRowsT<A, true, false>(y, rows, cols, ld, col_bias, row_bias);
+  if (row_bias) return BiasActRowsT<A, false, true>(y, rows, cols, ld, col_bias, row_bias);
+  return BiasActRowsT<A, false, false>(y, rows, cols, ld, col_bias, row_bias);
+}
+
+void BiasActRows(Act a, float* y, int64_t rows, int64_t cols, int64_t ld, const float* col_bias,
+                 const float* row_bias) {
+  switch (a) {
+    case Act::none: return BiasActRowsA<Act::none>(y, rows, cols, ld, col_bias, row_bias);
+    case Act::relu: return BiasActRowsA<Act::relu>(y, rows, cols, ld, col_bias, row_bias);
+    case Act::elu: return BiasActRowsA<Act::elu>(y, rows, cols, ld, col_bias, row_bias);
+    case Act::tanh: return BiasActRowsA<Act::tanh>(y, rows, cols, ld, col_bias, row_bias);
+  }
+}
+
 // MR x NV register tile: C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j].
 // a[t*MR + i] points at row i's K values for tap t; rows >= `rows` are computed
 // (on clamped pointers) but never loaded or stored. `first`: start from the
@@ -751,6 +799,7 @@ HWY_EXPORT(TileMR);
 HWY_EXPORT(TileNV);
 HWY_EXPORT(Lanes);
 HWY_EXPORT(ActInplace);
+HWY_EXPORT(BiasActRows);
 HWY_EXPORT(RunDirect);
 HWY_EXPORT(RunDw);
 HWY_EXPORT(RunDwPwFused);
@@ -799,6 +848,11 @@ std::string isa() {
 void act_inplace(Act a, float* x, int64_t n) {
   apply_isa_cap();
   HWY_DYNAMIC_DISPATCH(ActInplace)(a, x, n);
+}
+void bias_act_rows(Act a, float* y, int64_t rows, int64_t cols, int64_t ld,
+                   const float* col_bias, const float* row_bias) {
+  apply_isa_cap();
+  HWY_DYNAMIC_DISPATCH(BiasActRows)(a, y, rows, cols, ld, col_bias, row_bias);
 }
 void run_direct(const DirectPlan& p, const float* src, float* dst) {
   apply_isa_cap();

@@ -89,6 +89,11 @@ void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const
 
 // --- Activations, vectorised (the same code the epilogues use) ------------------
 void act_inplace(Act a, float* x, int64_t n);
+// y[r][j] = act(y[r][j] + col_bias[j]) or act(y[r][j] + row_bias[r]) for
+// r < rows, j < cols, row stride ld; at most one bias, the other null. Parallel over rows (OpenMP). The epilogue
+// that library GEMMs lack: bias and activation in one vectorised pass.
+void bias_act_rows(Act a, float* y, int64_t rows, int64_t cols, int64_t ld,
+                   const float* col_bias, const float* row_bias);
 
 // Applies the CONVBENCH_MAX_ISA cap once; safe to call repeatedly.
 void apply_isa_cap();

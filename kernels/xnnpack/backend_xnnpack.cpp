@@ -1,12 +1,13 @@
 // XNNPACK, the CPU engine behind TFLite on phones (the study's platform): one
 // NHWC f32 convolution operator per stage, on its own pthreadpool sized to the
 // thread count. ReLU is fused as XNNPACK's output clamp; ELU runs as XNNPACK's
-// own ELU operator and tanh (which this 2022 snapshot lacks for f32) as a scalar
-// pass of ours, each a step of its own and labelled so.
+// own ELU operator and tanh (which this 2022 snapshot lacks for f32) as a
+// vectorised pass of ours, each a step of its own and labelled so.
 #include "convbench/backend.hpp"
 #include "convbench/buffer.hpp"
 
 #ifdef CONVBENCH_HAVE_XNNPACK
+#include "kernels/hand/kernels.hpp"
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
@@ -86,7 +87,7 @@ class XnnPrepared final : public Prepared {
         check(xnn_create_clamp_nc_f32(c.oc, c.oc, c.oc, 0.f, std::numeric_limits<float>::infinity(), 0, &a), "create clamp");
         impl = "xnn_clamp_nc_f32 (separate operator)";
       } else {
-        impl = "scalar std::tanh (separate pass; no f32 tanh in this XNNPACK)";
+        impl = "act_tanh__" + hand::isa() + " (convbench's pass; no f32 tanh in this XNNPACK)";
       }
       acts_[i].reset(a);
       steps_.push_back({"act" + std::to_string(i), StepType::activation, impl,
@@ -113,7 +114,8 @@ class XnnPrepared final : public Prepared {
   void act(size_t i, int64_t rows) {
     float* y = out(i);
     if (!acts_[i]) {
-      for (int64_t j = 0; j < stages_[i].conv.dst_elems(); ++j) y[j] = std::tanh(y[j]);
+      const int64_t oc = stages_[i].conv.oc;
+      hand::bias_act_rows(Act::tanh, y, rows, oc, oc, nullptr, nullptr);
       return;
     }
     if (stages_[i].act == Act::elu)
