@@ -51,7 +51,7 @@ class Im2colPrepared final : public Prepared {
                 for (int64_t x = 0; x < c.kw; ++x)
                   r.wei[(g * r.K + (y * c.kw + x) * icg + ic) * ocg + o] =
                       data.weights[i][(((g * ocg + o) * icg + ic) * c.kh + y) * c.kw + x];
-        if (!r.direct) r.col.resize(static_cast<size_t>(c.oh * c.ow * r.K));
+        if (!r.direct) r.col.resize(static_cast<size_t>(c.g * c.oh * c.ow * r.K));
       }
       if (st[i].bias) r.bias = data.biases[i];
       runs_.push_back(std::move(r));
@@ -102,8 +102,8 @@ class Im2colPrepared final : public Prepared {
         } else {
           const float* A = xn;
           if (!r.direct) {
-            im2col_nhwc(c, xn, g, r.col.data());
-            A = r.col.data();
+            if (g == 0) im2col_nhwc(c, xn, r.col.data());  // every group in one pass
+            A = r.col.data() + g * P * r.K;
           }
           library_call([&] {
             gemm_.fn(P, ocg, r.K, A, r.direct ? c.ic : r.K, r.wei.data() + g * r.K * ocg, ocg,
@@ -163,27 +163,40 @@ class Im2colPrepared final : public Prepared {
         }
   }
 
-  // col[oy*ow + ox][(y*kw + x)*icg + ic] for group g.
-  static void im2col_nhwc(const ConvDesc& c, const float* x, int64_t g, float* col) {
-    const int64_t icg = c.icg(), K = icg * c.kh * c.kw;
-#pragma omp parallel for collapse(2)
-    for (int64_t oy = 0; oy < c.oh; ++oy)
-      for (int64_t ox = 0; ox < c.ow; ++ox) {
-        float* r = col + (oy * c.ow + ox) * K;
-        for (int64_t ky = 0; ky < c.kh; ++ky) {
-          const int64_t iy = oy * c.sh - c.ph + ky * (c.dh + 1);
-          for (int64_t kx = 0; kx < c.kw; ++kx) {
-            const int64_t ix = ox * c.sw - c.pw + kx * (c.dw + 1);
-            float* d = r + (ky * c.kw + kx) * icg;
-            if (iy < 0 || iy >= c.ih || ix < 0 || ix >= c.iw) {
-              std::fill(d, d + icg, 0.f);
-            } else {
-              const float* s = x + (iy * c.iw + ix) * c.ic + g * icg;
-              std::copy(s, s + icg, d);
+  // col[g][oy*ow + ox][(y*kw + x)*icg + ic] for every group, an output row at a
+  // time: the row's input offsets (-1 in the padding) are worked out once, then
+  // each group's part of the columns is written in order while the row's input
+  // rows stay in cache. With one channel per group, the tap arithmetic per float
+  // had cost four times the GEMMs.
+  static void im2col_nhwc(const ConvDesc& c, const float* x, float* col) {
+    const int64_t icg = c.icg(), taps = c.kh * c.kw, K = icg * taps, P = c.oh * c.ow;
+#pragma omp parallel
+    {
+      std::vector<int64_t> off(static_cast<size_t>(c.ow * taps));
+#pragma omp for
+      for (int64_t oy = 0; oy < c.oh; ++oy) {
+        int64_t* o = off.data();
+        for (int64_t ox = 0; ox < c.ow; ++ox)
+          for (int64_t ky = 0; ky < c.kh; ++ky) {
+            const int64_t iy = oy * c.sh - c.ph + ky * (c.dh + 1);
+            for (int64_t kx = 0; kx < c.kw; ++kx) {
+              const int64_t ix = ox * c.sw - c.pw + kx * (c.dw + 1);
+              *o++ = iy < 0 || iy >= c.ih || ix < 0 || ix >= c.iw ? -1 : (iy * c.iw + ix) * c.ic;
             }
           }
+        for (int64_t g = 0; g < c.g; ++g) {
+          float* d = col + (g * P + oy * c.ow) * K;
+          const float* xg = x + g * icg;
+          if (icg == 1) {
+            for (size_t j = 0; j < off.size(); ++j) d[j] = off[j] < 0 ? 0.f : xg[off[j]];
+            continue;
+          }
+          for (size_t j = 0; j < off.size(); ++j, d += icg)
+            if (off[j] < 0) std::fill(d, d + icg, 0.f);
+            else std::copy(xg + off[j], xg + off[j] + icg, d);
         }
       }
+    }
   }
 
   Sgemm gemm_;
