@@ -84,6 +84,9 @@ std::string bench_flags_help() {
   --layouts=LIST       nhwc,nchw: layout of the user tensors (default nhwc)
   --fusion=LIST        fused,unfused activation (default fused)
   --models             the phone study's 12 networks instead of single layers
+  --networks=FILE,...  network files (bench/networks/*.net) instead of single
+                       layers: one case per network x backend x precision x
+                       layout x fusion x threads
   --act-each           activation after every stage
   --bias               a bias per stage
   --cold-cache         rotate input/output buffers larger than the last-level cache
@@ -153,6 +156,9 @@ BenchOptions parse_bench_flags(const std::vector<std::string>& args,
         if (s == "unfused") return false;
         throw Error("unknown fusion '" + s + "' (expected fused or unfused)");
       });
+    } else if (name == "--networks") {
+      for (const std::string& f : split(need())) o.networks.push_back(read_network_file(f));
+      if (o.networks.empty()) throw Error("--networks needs at least one file");
     } else if (name == "--seed") {
       o.seed = static_cast<uint64_t>(parse_int(name, need(), 0, 1 << 30));
     } else if (name == "--models") {
@@ -169,6 +175,7 @@ BenchOptions parse_bench_flags(const std::vector<std::string>& args,
       throw Error("unknown flag '" + name + "' (see --help)");
     }
   }
+  if (o.models && !o.networks.empty()) throw Error("give at most one of --models and --networks");
   if (o.models && o.ks.empty()) o.ks = {3};
   if (!shapes_given && o.ks.empty()) o.ks = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   if (o.backends.empty())
@@ -186,14 +193,21 @@ std::vector<BenchCase> make_cases(const BenchOptions& o, std::vector<std::string
     std::string why = b.unavailable();
     if (why.empty()) {
       if (c.is_model) {
-        for (const ModelLayer& ml : c.model.layers)
-          if (why = b.refuse(ml.layer, c.cfg); !why.empty()) break;
+        for (const Node& n : c.model.nodes)
+          if (n.op == NodeOp::conv)
+            if (why = b.refuse(n.layer, c.cfg); !why.empty()) {
+              why = n.name + ": " + why;
+              break;
+            }
       } else {
         why = b.refuse(c.layer, c.cfg);
       }
     }
-    c.name = std::string(to_string(c.layer.kind)) + "/" + std::string(to_string(c.layer.act)) +
-             "/" + backend_segment(c.backend, c.cfg) + "/" + shape_seg + "/" + k_segment(kdesc);
+    c.name = shape_seg.rfind("net:", 0) == 0
+                 ? "network/" + shape_seg.substr(4) + "/" + backend_segment(c.backend, c.cfg)
+                 : std::string(to_string(c.layer.kind)) + "/" + std::string(to_string(c.layer.act)) +
+                       "/" + backend_segment(c.backend, c.cfg) + "/" + shape_seg + "/" +
+                       k_segment(kdesc);
     if (o.threads.size() > 1 || c.threads != 1) c.name += "/threads:" + std::to_string(c.threads);
     if (!why.empty()) {
       skipped.push_back(c.name + ": " + why);
@@ -201,6 +215,26 @@ std::vector<BenchCase> make_cases(const BenchOptions& o, std::vector<std::string
     }
     out.push_back(std::move(c));
   };
+  if (!o.networks.empty()) {
+    for (const Model& net : o.networks)
+      for (const std::string& backend : o.backends)
+        for (Precision prec : o.precisions)
+          for (Layout layout : o.layouts)
+            for (bool fuse : o.fused)
+              for (int threads : o.threads) {
+                BenchCase c;
+                c.is_model = true;
+                c.model = net;
+                for (const Node& n : net.nodes)
+                  if (n.op == NodeOp::conv) {
+                    c.layer = n.layer;
+                    break;
+                  }
+                c.backend = backend, c.cfg = RunConfig{layout, prec, fuse}, c.threads = threads;
+                add(std::move(c), "net:" + net.name, ConvDesc{});
+              }
+    return out;
+  }
   for (Kind kind : o.kinds)
     for (Act act : o.acts)
       for (const std::string& backend : o.backends)
@@ -215,9 +249,9 @@ std::vector<BenchCase> make_cases(const BenchOptions& o, std::vector<std::string
                     BenchCase c;
                     c.is_model = true;
                     c.model = study_model(kind, act, k);
-                    for (ModelLayer& ml : c.model.layers)
-                      ml.layer.act_each = o.act_each, ml.layer.bias = o.bias;
-                    c.layer = c.model.layers[1].layer;
+                    for (Node& n : c.model.nodes)
+                      n.layer.act_each = o.act_each, n.layer.bias = o.bias;
+                    c.layer = c.model.nodes[2].layer;  // data, stem, then the kind's first
                     c.backend = backend, c.cfg = cfg, c.threads = threads;
                     const ConvDesc kdesc = c.layer.shape;
                     add(std::move(c), "model:study", kdesc);

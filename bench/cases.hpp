@@ -21,6 +21,7 @@ struct BenchOptions {
   std::vector<Layout> layouts{Layout::nhwc};
   std::vector<bool> fused{true};
   bool models = false;  // the phone study's 12 networks instead of single layers
+  std::vector<Model> networks;  // --networks: network files instead of single layers
   bool cold_cache = false;
   bool pin = false;
   bool act_each = false;
@@ -28,10 +29,12 @@ struct BenchOptions {
   uint64_t seed = 1;
 };
 
-// One benchmark: a layer or a model, on a backend, in a configuration.
+// One benchmark: a layer or a network, on a backend, in a configuration.
 struct BenchCase {
-  std::string name;  // <kind>/<act>/<backend>[:prec][:layout][:unfused]/<shape>/k:<k>[/threads:N]
-  Layer layer;       // for a model: its first layer of the kind (for k and kind)
+  // <kind>/<act>/<backend>[:prec][:layout][:unfused]/<shape>/k:<k>[/threads:N], or for a
+  // network file network/<net>/<backend>[:prec][:layout][:unfused][/threads:N]
+  std::string name;
+  Layer layer;       // for a study model: its first layer of the kind (for k and kind)
   bool is_model = false;
   Model model;
   std::string backend;

@@ -165,19 +165,27 @@ void run_model(benchmark::State& state, const BenchCase& c) {
     double sum = 0;
     for (size_t li = 0; li < secs.size(); ++li)
       for (size_t si = 0; si < secs[li].size(); ++si)
-        if (r->prepared()[li]->steps()[si].type == StepType::reorder) sum += secs[li][si];
+        if (r->execs()[li].p->steps()[si].type == StepType::reorder) sum += secs[li][si];
     reorder.push_back(sum);
   }
   Totals t;
-  for (const ModelLayer& ml : c.model.layers) {
-    const LayerCost lc = layer_cost(ml.layer);
+  int convs = 0;
+  for (const Node& n : c.model.nodes) {
+    if (n.op != NodeOp::conv) continue;
+    const LayerCost lc = layer_cost(n.layer);
     t.macs += lc.total.macs, t.macs_eff += lc.total.macs_effective;
     t.params += lc.total.params, t.bytes += lc.total.bytes;
+    ++convs;
   }
   t.taps = c.layer.shape.kh * c.layer.shape.kw;
   set_counters(state, t, c.threads, median(reorder), prepare_s);
-  state.counters["images_per_s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(c.cfg.str() + " | " + c.model.name + " | " + std::to_string(c.model.layers.size()) + " layers");
+  int64_t images = 1;
+  for (const Node& n : c.model.nodes)
+    if (n.op == NodeOp::input) images = n.dims[0];
+  state.counters["images_per_s"] = benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["act_bytes"] = static_cast<double>(r->activation_bytes());
+  state.SetLabel(c.cfg.str() + " | " + c.model.name + " | " + std::to_string(convs) + " convolutions, " +
+                 std::to_string(r->execs().size()) + " steps");
 }
 
 std::string read_first_line(const char* path) {

@@ -1,32 +1,213 @@
 #include "runner.hpp"
 
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/hand/kernels.hpp"
+
 namespace convbench {
+namespace {
+
+int64_t elems(const Dims& d) { return d[0] * d[1] * d[2] * d[3]; }
+
+// Runs f(begin, end) over [0, n) in chunks, on every thread when there are
+// several (one thread opens no OpenMP region: it costs more than a small join).
+template <class F>
+void parallel_chunks(int64_t n, int64_t chunk, const F& f) {
+  const int64_t nchunks = (n + chunk - 1) / chunk;
+  if (omp_get_max_threads() == 1) {
+    f(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < nchunks; ++c) f(c * chunk, std::min(n, (c + 1) * chunk));
+}
+
+// A join as a prepared step: its tensors are fixed at construction.
+class JoinPrepared final : public Prepared {
+ public:
+  JoinPrepared(const Node& n, Layout layout, std::vector<const float*> ins,
+               std::vector<Dims> in_dims, float* out)
+      : ins_(std::move(ins)), dims_(std::move(in_dims)), out_dims_(n.dims), out_(out),
+        act_(n.act), layout_(layout) {
+    const bool add = n.op == NodeOp::add;
+    const std::string impl = std::string(add ? "add" : "concat") + "_" +
+                             std::string(to_string(layout)) + " x" + std::to_string(ins_.size()) +
+                             (add && act_ != Act::none ? " +" + std::string(to_string(act_)) : "");
+    steps_.push_back({n.name, StepType::join, impl, [this, add] { add ? sum() : concat(); }});
+  }
+
+ private:
+  void sum() {
+    parallel_chunks(elems(out_dims_), 16384, [&](int64_t b, int64_t e) {
+      float* o = out_;
+      const float* x0 = ins_[0];
+      const float* x1 = ins_[1];
+      for (int64_t i = b; i < e; ++i) o[i] = x0[i] + x1[i];
+      for (size_t k = 2; k < ins_.size(); ++k) {
+        const float* x = ins_[k];
+        for (int64_t i = b; i < e; ++i) o[i] += x[i];
+      }
+      if (act_ != Act::none) hand::act_inplace(act_, o + b, e - b);
+    });
+  }
+
+  void concat() {
+    const int64_t N = out_dims_[0], C = out_dims_[1], HW = out_dims_[2] * out_dims_[3];
+    const auto nin = static_cast<int64_t>(ins_.size());
+    if (layout_ == Layout::nhwc) {
+      // Per pixel, each input's channels side by side.
+      parallel_chunks(N * HW, 256, [&](int64_t b, int64_t e) {
+        for (int64_t p = b; p < e; ++p) {
+          float* o = out_ + p * C;
+          for (int64_t k = 0; k < nin; ++k) {
+            const int64_t ck = dims_[k][1];
+            std::memcpy(o, ins_[k] + p * ck, static_cast<size_t>(ck) * sizeof(float));
+            o += ck;
+          }
+        }
+      });
+      return;
+    }
+    // NCHW: per image, each input's planes one after another.
+    parallel_chunks(N * nin, 1, [&](int64_t b, int64_t e) {
+      for (int64_t job = b; job < e; ++job) {
+        const int64_t n = job / nin, k = job % nin;
+        int64_t c0 = 0;
+        for (int64_t j = 0; j < k; ++j) c0 += dims_[j][1];
+        const int64_t ck = dims_[k][1];
+        std::memcpy(out_ + (n * C + c0) * HW, ins_[k] + n * ck * HW,
+                    static_cast<size_t>(ck * HW) * sizeof(float));
+      }
+    });
+  }
+
+  std::vector<const float*> ins_;
+  std::vector<Dims> dims_;
+  Dims out_dims_;
+  float* out_;
+  Act act_;
+  Layout layout_;
+};
+
+}  // namespace
+
+std::vector<float> network_tensor(const Dims& d, Layout layout, uint64_t seed, size_t node) {
+  std::vector<float> nchw(static_cast<size_t>(elems(d)));
+  fill_data(nchw.data(), elems(d), seed, 1000 + node);
+  return convert_layout(nchw, Layout::nchw, layout, d[0], d[1], d[2], d[3]);
+}
+
+LayerData network_layer_data(const Layer& l, uint64_t seed) {
+  LayerData d = make_layer_data(l, seed);
+  const std::vector<Stage> st = l.stages();
+  for (size_t i = 0; i < st.size(); ++i) {
+    const ConvDesc& c = st[i].conv;
+    const double fan_in = static_cast<double>(c.icg() * c.kh * c.kw);
+    const auto scale = static_cast<float>(std::exp2(std::round(std::log2(3.0 / std::sqrt(fan_in)))));
+    if (scale == 1.f) continue;
+    for (float& w : d.weights[i]) w *= scale;
+  }
+  return d;
+}
 
 ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg, uint64_t seed)
     : model_(m) {
-  model_.validate();
+  if (model_.order.empty()) model_.validate();
   if (std::string why = b.unavailable(); !why.empty())
     throw Error("backend " + std::string(b.name()) + " is unavailable: " + why);
-  const std::vector<float> input = make_input(m.layers.front().layer, cfg.layout, seed);
-  bufs_.emplace_back(input.begin(), input.end());
-  for (size_t i = 0; i < m.layers.size(); ++i) {
-    const Layer& l = m.layers[i].layer;
-    if (std::string why = b.refuse(l, cfg); !why.empty())
-      throw Error("backend " + std::string(b.name()) + " refuses " + m.layers[i].name + " (" +
-                  l.str() + ") " + cfg.str() + ": " + why);
-    prepared_.push_back(b.prepare(l, cfg, make_layer_data(l, seed + 1 + i)));
-    bufs_.emplace_back(static_cast<size_t>(l.shape.dst_elems()));
+  const std::vector<Node>& nodes = model_.nodes;
+  for (const Node& n : nodes)
+    if (n.op == NodeOp::conv)
+      if (std::string why = b.refuse(n.layer, cfg); !why.empty())
+        throw Error("backend " + std::string(b.name()) + " refuses " + n.name + " (" +
+                    n.layer.str() + ") " + cfg.str() + ": " + why);
+
+  // Buffer plan: inputs, markers and outputs keep theirs; every other tensor
+  // takes the smallest free buffer that holds it and gives it back after its
+  // last reader (a node's output is taken before its inputs are given back, so
+  // it never shares a buffer with one of them).
+  std::vector<size_t> last_reader(nodes.size(), 0), pos(nodes.size());
+  for (size_t t = 0; t < model_.order.size(); ++t) pos[model_.order[t]] = t;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    for (size_t j : model_.in[i]) last_reader[j] = std::max(last_reader[j], pos[i]);
+  std::vector<bool> keep(nodes.size(), false);
+  for (size_t i = 0; i < nodes.size(); ++i)
+    keep[i] = nodes[i].op == NodeOp::input || nodes[i].op == NodeOp::shape;
+  for (size_t o : model_.outputs()) keep[o] = true;
+  buf_of_.assign(nodes.size(), -1);
+  std::vector<size_t> cap;  // floats per buffer
+  std::vector<int> free_list;
+  for (size_t t = 0; t < model_.order.size(); ++t) {
+    const size_t i = model_.order[t];
+    const auto need = static_cast<size_t>(elems(nodes[i].dims));
+    bytes_unshared_ += static_cast<int64_t>(need * sizeof(float));
+    int best = -1;
+    if (!keep[i])
+      for (int f : free_list)
+        if (cap[f] >= need && (best < 0 || cap[f] < cap[best])) best = f;
+    if (best >= 0) {
+      free_list.erase(std::find(free_list.begin(), free_list.end(), best));
+    } else {
+      best = static_cast<int>(cap.size());
+      cap.push_back(need);
+    }
+    buf_of_[i] = best;
+    for (size_t j : model_.in[i])
+      if (!keep[j] && last_reader[j] == t &&
+          std::find(free_list.begin(), free_list.end(), buf_of_[j]) == free_list.end())
+        free_list.push_back(buf_of_[j]);
+  }
+  for (size_t c : cap) {
+    bufs_.emplace_back(c);
+    bytes_ += static_cast<int64_t>(c * sizeof(float));
+  }
+
+  auto buf = [&](size_t node) { return bufs_[static_cast<size_t>(buf_of_[node])].data(); };
+  for (size_t i : model_.order) {
+    const Node& n = nodes[i];
+    switch (n.op) {
+      case NodeOp::input:
+      case NodeOp::shape: {
+        const std::vector<float> v = network_tensor(n.dims, cfg.layout, seed, i);
+        std::copy(v.begin(), v.end(), buf(i));
+        break;
+      }
+      case NodeOp::conv:
+        execs_.push_back({i, b.prepare(n.layer, cfg, network_layer_data(n.layer, seed + 1 + i)),
+                          buf(model_.in[i][0]), buf(i)});
+        break;
+      case NodeOp::add:
+      case NodeOp::concat: {
+        std::vector<const float*> ins;
+        std::vector<Dims> dims;
+        for (size_t j : model_.in[i]) ins.push_back(buf(j)), dims.push_back(nodes[j].dims);
+        execs_.push_back({i, std::make_unique<JoinPrepared>(n, cfg.layout, ins, dims, buf(i)),
+                          nullptr, buf(i)});
+        break;
+      }
+    }
   }
 }
 
 void ModelRunner::run() {
-  for (size_t i = 0; i < prepared_.size(); ++i) prepared_[i]->run(bufs_[i].data(), bufs_[i + 1].data());
+  for (Exec& e : execs_) e.p->run(e.src, e.dst);
 }
 
 void ModelRunner::run_timed(std::vector<std::vector<double>>& seconds) {
-  seconds.resize(prepared_.size());
-  for (size_t i = 0; i < prepared_.size(); ++i)
-    prepared_[i]->run_timed(bufs_[i].data(), bufs_[i + 1].data(), seconds[i]);
+  seconds.resize(execs_.size());
+  for (size_t k = 0; k < execs_.size(); ++k)
+    execs_[k].p->run_timed(execs_[k].src, execs_[k].dst, seconds[k]);
+}
+
+std::vector<std::pair<size_t, const float*>> ModelRunner::outputs() const {
+  std::vector<std::pair<size_t, const float*>> out;
+  for (size_t o : model_.outputs())
+    out.emplace_back(o, bufs_[static_cast<size_t>(buf_of_[o])].data());
+  return out;
 }
 
 }  // namespace convbench

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "convbench/cost.hpp"
 #include "convbench/json.hpp"
+#include "probe.hpp"
 #include "runner.hpp"
 #include "tool_main.hpp"
 
@@ -55,17 +57,37 @@ std::string csv_quote(const std::string& s) {
 
 }  // namespace
 
+// max |y - ref| / max(1, max |ref|) over every output of the network.
+double network_error(const ModelRunner& got, const ModelRunner& ref) {
+  double worst = 0;
+  const auto go = got.outputs(), ro = ref.outputs();
+  for (size_t k = 0; k < go.size(); ++k) {
+    const Dims& d = got.model().nodes[go[k].first].dims;
+    const int64_t n = d[0] * d[1] * d[2] * d[3];
+    double scale = 1, err = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double r = ro[k].second[i], y = go[k].second[i];
+      if (std::isnan(y) != std::isnan(r)) return INFINITY;
+      scale = std::max(scale, std::fabs(r));
+      err = std::max(err, std::fabs(y - r));
+    }
+    worst = std::max(worst, err / scale);
+  }
+  return worst;
+}
+
 int main(int argc, char** argv) {
   use_best_openblas_core(argv);
   CLI::App app{"Per-layer and per-layer-type profile of a network on one backend",
                "convbench-profile"};
-  std::string model_spec, shapes, backend = "onednn", layout = "nhwc", precision = "f32",
-                              act = "relu";
-  bool unfused = false, json = false, csv = false;
-  int iters = 50, warmup = 5, nthreads = 1;
+  std::string model_spec, shapes, network, backend = "onednn", layout = "nhwc",
+                                           precision = "f32", act = "relu", sort = "order";
+  bool unfused = false, json = false, csv = false, check = false;
+  int iters = 50, warmup = 5, nthreads = 1, top = 0;
   uint64_t seed = 1;
   app.add_option("--model", model_spec, "study:<kind>/<act>[/k<k>], the phone study's networks");
   app.add_option("--shapes", shapes, "a shape file run as a chain of normal-kind layers");
+  app.add_option("--network", network, "a network file (bench/networks/*.net)");
   app.add_option("--act", act, "activation of the --shapes layers (a --model names its own)")->capture_default_str();
   app.add_option("--backend", backend)->capture_default_str();
   app.add_option("--layout", layout, "nhwc or nchw")->capture_default_str();
@@ -75,14 +97,20 @@ int main(int argc, char** argv) {
   app.add_option("--iters", iters, "measured runs")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--warmup", warmup, "unmeasured runs first")->capture_default_str()->check(CLI::Range(0, 100000));
   app.add_option("--seed", seed)->capture_default_str();
+  app.add_option("--sort", sort, "order (execution order) or time (slowest layer first)")->capture_default_str();
+  app.add_option("--top", top, "only the N slowest layers, with GFLOP/s and % of peak")->check(CLI::Range(1, 1000000));
+  app.add_flag("--check", check, "also run the network on the reference backend and compare the outputs (exit 1 when beyond the backend's tolerance)");
   app.add_flag("--json", json, "JSON instead of tables");
   app.add_flag("--csv", csv, "CSV (one row per step) instead of tables");
   return tool_main(app, argc, argv, [&] {
-    if (model_spec.empty() == shapes.empty())
-      throw Error("give exactly one of --model and --shapes");
+    if (model_spec.empty() + shapes.empty() + network.empty() != 2)
+      throw Error("give exactly one of --model, --shapes and --network");
     if (json && csv) throw Error("give at most one of --json and --csv");
+    if (sort != "order" && sort != "time") throw Error("--sort: expected order or time (got '" + sort + "')");
+    if (top > 0) sort = "time";
     const Act a = parse_act(act);
-    const Model model = model_spec.empty() ? shape_file_model(shapes, a)
+    const Model model = !network.empty()   ? read_network_file(network)
+                        : !shapes.empty()  ? shape_file_model(shapes, a)
                                            : parse_model_spec(model_spec);
     RunConfig cfg{parse_layout(layout), parse_precision(precision), !unfused};
     const Backend& b = find_backend(backend);
@@ -94,7 +122,7 @@ int main(int argc, char** argv) {
     // End-to-end and step-timed runs interleaved, so that both see the same
     // machine state (clock, caches, other load).
     std::vector<double> e2e;
-    std::vector<std::vector<std::vector<double>>> samples;  // [layer][step][iter]
+    std::vector<std::vector<std::vector<double>>> samples;  // [exec][step][iter]
     std::vector<std::vector<double>> one;
     for (int i = 0; i < iters; ++i) {
       const auto t0 = clock::now();
@@ -111,19 +139,48 @@ int main(int argc, char** argv) {
     double sum_us = 0;
     struct Row { std::string layer, step, type, impl; double us; };
     std::vector<Row> rows;
-    for (size_t l = 0; l < samples.size(); ++l)
+    struct LayerRow { std::string layer, types, impl; double us = 0, flops = 0; };
+    std::vector<LayerRow> layers;
+    for (size_t l = 0; l < samples.size(); ++l) {
+      const ModelRunner::Exec& ex = runner.execs()[l];
+      const Node& node = model.nodes[ex.node];
+      LayerRow lr{node.name, "", "", 0,
+                  node.op == NodeOp::conv ? static_cast<double>(layer_cost(node.layer).total.flops()) : 0.0};
+      double main_us = -1;
       for (size_t s = 0; s < samples[l].size(); ++s) {
-        const Prepared::Step& st = runner.prepared()[l]->steps()[s];
+        const Prepared::Step& st = ex.p->steps()[s];
         const double us = percentile(samples[l][s], 0.5);
         sum_us += us;
-        rows.push_back({model.layers[l].name, st.name, std::string(to_string(st.type)), st.impl, us});
+        rows.push_back({node.name, st.name, std::string(to_string(st.type)), st.impl, us});
+        lr.us += us;
+        const std::string t(to_string(st.type));
+        if (lr.types.find(t) == std::string::npos) lr.types += (lr.types.empty() ? "" : "+") + t;
+        if (us > main_us) main_us = us, lr.impl = st.impl;
       }
+      layers.push_back(lr);
+    }
     struct TypeRow { int count = 0; double us = 0; };
     std::map<std::string, TypeRow> types;
     for (const Row& r : rows) ++types[r.type].count, types[r.type].us += r.us;
     const double ratio = sum_us / median_us;
     const bool sum_ok = std::fabs(ratio - 1.0) <= 0.05;
-    const double throughput = model.layers.front().layer.shape.mb * 1e6 / median_us;
+    int64_t images = 1;
+    for (const Node& n : model.nodes)
+      if (n.op == NodeOp::input) images = n.dims[0];
+    const double throughput = images * 1e6 / median_us;
+    const double peak = probe_machine(nthreads).peak_gflops;
+    if (sort == "time") {
+      std::stable_sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) { return x.us > y.us; });
+      std::stable_sort(layers.begin(), layers.end(), [](const LayerRow& x, const LayerRow& y) { return x.us > y.us; });
+    }
+    double err = -1;
+    if (check) {
+      ModelRunner ref(model, find_backend("ref"), RunConfig{cfg.layout, Precision::f32, true}, seed);
+      ref.run();
+      runner.run();
+      err = network_error(runner, ref);
+    }
+    const bool check_ok = err <= b.tolerance(cfg);
 
     if (json) {
       nlohmann::json j = {{"model", model.name}, {"backend", backend}, {"version", b.version()},
@@ -131,6 +188,11 @@ int main(int argc, char** argv) {
       for (const Row& r : rows)
         j["steps"].push_back({{"layer", r.layer}, {"step", r.step}, {"type", r.type},
                               {"impl", r.impl}, {"median_us", r.us}, {"share", r.us / sum_us}});
+      for (const LayerRow& r : layers)
+        j["layers"].push_back({{"layer", r.layer}, {"types", r.types}, {"impl", r.impl},
+                               {"median_us", r.us}, {"share", r.us / sum_us},
+                               {"gflops", r.flops / (r.us * 1e3)},
+                               {"peak_pct", 100 * r.flops / (r.us * 1e3) / peak}});
       for (const auto& [t, tr] : types)
         j["types"].push_back({{"type", t}, {"count", tr.count}, {"total_us", tr.us},
                               {"share", tr.us / sum_us}, {"avg_us", tr.us / tr.count}});
@@ -141,24 +203,39 @@ int main(int argc, char** argv) {
       j["sum_of_steps_us"] = sum_us;
       j["sum_ratio"] = ratio;
       j["sum_rule_ok"] = sum_ok;
+      j["activation_bytes"] = runner.activation_bytes();
+      j["activation_bytes_unshared"] = runner.activation_bytes_unshared();
+      if (check) j["check"] = {{"error", err}, {"tolerance", b.tolerance(cfg)}, {"ok", check_ok}};
       std::printf("%s\n", j.dump(2).c_str());
-      return 0;
+      return check && !check_ok ? 1 : 0;
     }
     if (csv) {
       std::printf("layer,step,type,impl,median_us,share\n");
       for (const Row& r : rows)
         std::printf("%s,%s,%s,%s,%.3f,%.5f\n", csv_quote(r.layer).c_str(), r.step.c_str(),
                     r.type.c_str(), csv_quote(r.impl).c_str(), r.us, r.us / sum_us);
-      return 0;
+      return check && !check_ok ? 1 : 0;
     }
     std::printf("model %s on %s (%s), %s, %d thread(s), %d runs\n\n", model.name.c_str(),
                 backend.c_str(), b.version().c_str(), cfg.str().c_str(), nthreads, iters);
-    std::printf("Execution by layer\n%-12s %-14s %-12s %10s %8s  %s\n", "layer", "step", "type",
-                "time (us)", "share", "implementation");
-    for (const Row& r : rows)
-      std::printf("%-12s %-14s %-12s %10.1f %7.2f%%  %s\n", r.layer.c_str(), r.step.c_str(),
-                  r.type.c_str(), r.us, 100 * r.us / sum_us, r.impl.c_str());
-    std::printf("%-12s %-14s %-12s %10.1f %7.2f%%\n\n", "total", "", "", sum_us, 100.0);
+    if (top > 0) {
+      std::printf("The %d slowest layers\n%-24s %-22s %10s %8s %9s %7s  %s\n", top, "layer", "type",
+                  "time (us)", "share", "GFLOP/s", "% peak", "implementation (slowest step)");
+      for (size_t i = 0; i < layers.size() && i < static_cast<size_t>(top); ++i) {
+        const LayerRow& r = layers[i];
+        const double gf = r.flops / (r.us * 1e3);
+        std::printf("%-24s %-22s %10.1f %7.2f%% %9.1f %6.1f%%  %s\n", r.layer.c_str(), r.types.c_str(),
+                    r.us, 100 * r.us / sum_us, gf, 100 * gf / peak, r.impl.c_str());
+      }
+      std::printf("\n");
+    } else {
+      std::printf("Execution by layer\n%-24s %-14s %-12s %10s %8s  %s\n", "layer", "step", "type",
+                  "time (us)", "share", "implementation");
+      for (const Row& r : rows)
+        std::printf("%-24s %-14s %-12s %10.1f %7.2f%%  %s\n", r.layer.c_str(), r.step.c_str(),
+                    r.type.c_str(), r.us, 100 * r.us / sum_us, r.impl.c_str());
+      std::printf("%-24s %-14s %-12s %10.1f %7.2f%%\n\n", "total", "", "", sum_us, 100.0);
+    }
     std::printf("Execution by layer type\n%-12s %6s %10s %8s %12s\n", "type", "count",
                 "time (us)", "share", "avg (us)");
     for (const auto& [t, tr] : types)
@@ -170,6 +247,11 @@ int main(int argc, char** argv) {
     std::printf("throughput %.1f images/s\n", throughput);
     std::printf("sum rule   the steps add up to %.1f us, %.1f%% of the end-to-end median: %s\n",
                 sum_us, 100 * ratio, sum_ok ? "within 5%" : "NOT within 5%");
-    return 0;
+    std::printf("memory     activations %.2f MiB with buffers reused after their last reader (%.2f MiB without)\n",
+                runner.activation_bytes() / 1048576.0, runner.activation_bytes_unshared() / 1048576.0);
+    if (check)
+      std::printf("check      outputs against the reference backend: normalised error %.3g, tolerance %.3g: %s\n",
+                  err, b.tolerance(cfg), check_ok ? "ok" : "FAILED");
+    return check && !check_ok ? 1 : 0;
   });
 }

@@ -28,7 +28,7 @@ struct RunConfig {
 };
 
 // What one step of a prepared layer is, for per-layer-type profiles.
-enum class StepType { conv, depthwise, pointwise, activation, reorder, other };
+enum class StepType { conv, depthwise, pointwise, activation, reorder, join, other };
 std::string_view to_string(StepType t);
 // depthwise / pointwise / convolution, from what the stage computes.
 StepType step_type(const Stage& s);

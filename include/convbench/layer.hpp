@@ -48,6 +48,8 @@ struct Layer {
   std::vector<Stage> stages() const;
   // "kind/act/shape" plus "+each" / "+bias" markers: one string per layer.
   std::string str() const;
+  // The inverse of str(); throws Error naming the bad part.
+  static Layer parse(std::string_view s);
 };
 
 // Activation on one value, written as plainly as the reference needs.

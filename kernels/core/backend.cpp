@@ -34,6 +34,7 @@ std::string_view to_string(StepType t) {
     case StepType::pointwise: return "pointwise";
     case StepType::activation: return "activation";
     case StepType::reorder: return "reorder";
+    case StepType::join: return "join";
     case StepType::other: return "other";
   }
   return "?";

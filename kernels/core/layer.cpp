@@ -119,6 +119,28 @@ std::string Layer::str() const {
   return s + "/" + shape.str();
 }
 
+Layer Layer::parse(std::string_view s) {
+  const size_t a = s.find('/'), b = a == std::string_view::npos ? a : s.find('/', a + 1);
+  if (b == std::string_view::npos)
+    throw Error("'" + std::string(s) + "' is not a layer (expected KIND/ACT[+each][+bias]/DESCRIPTOR)");
+  Layer l;
+  l.kind = parse_kind(s.substr(0, a));
+  std::string_view act = s.substr(a + 1, b - a - 1);
+  for (;;) {
+    const size_t plus = act.rfind('+');
+    if (plus == std::string_view::npos) break;
+    const std::string_view mark = act.substr(plus + 1);
+    if (mark == "each") l.act_each = true;
+    else if (mark == "bias") l.bias = true;
+    else throw Error("unknown layer marker '+" + std::string(mark) + "' (expected +each or +bias)");
+    act = act.substr(0, plus);
+  }
+  l.act = parse_act(act);
+  l.shape = ConvDesc::parse(s.substr(b + 1));
+  l.stages();  // the kind must take the shape
+  return l;
+}
+
 float apply_act_ref(Act a, float x) {
   switch (a) {
     case Act::none: return x;
