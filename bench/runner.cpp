@@ -115,7 +115,7 @@ LayerData network_layer_data(const Layer& l, uint64_t seed) {
 }
 
 ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg, uint64_t seed)
-    : model_(m) {
+    : seed_(seed), layout_(cfg.layout), model_(m) {
   if (model_.order.empty()) model_.validate();
   if (std::string why = b.unavailable(); !why.empty())
     throw Error("backend " + std::string(b.name()) + " is unavailable: " + why);
@@ -166,6 +166,16 @@ ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg,
     bytes_ += static_cast<int64_t>(c * sizeof(float));
   }
 
+  // int8: static calibration of the network as a whole, as post-training
+  // quantisation does it: each convolution's input range from an f32 run of
+  // the same network on other inputs, widened by half (the benchmark's input is
+  // not among them); a layer calibrated on its own would assume the input
+  // generator's range, which a deep layer's input need not have.
+  std::vector<float> ranges(nodes.size(), 0.f);
+  if (cfg.precision == Precision::int8)
+    ranges = ModelRunner(model_, b, RunConfig{cfg.layout, Precision::f32, true}, seed)
+                 .conv_input_ranges(4);
+
   auto buf = [&](size_t node) { return bufs_[static_cast<size_t>(buf_of_[node])].data(); };
   for (size_t i : model_.order) {
     const Node& n = nodes[i];
@@ -176,10 +186,12 @@ ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg,
         std::copy(v.begin(), v.end(), buf(i));
         break;
       }
-      case NodeOp::conv:
-        execs_.push_back({i, b.prepare(n.layer, cfg, network_layer_data(n.layer, seed + 1 + i)),
-                          buf(model_.in[i][0]), buf(i)});
+      case NodeOp::conv: {
+        LayerData data = network_layer_data(n.layer, seed + 1 + i);
+        data.input_range = 1.5f * ranges[i];
+        execs_.push_back({i, b.prepare(n.layer, cfg, data), buf(model_.in[i][0]), buf(i)});
         break;
+      }
       case NodeOp::add:
       case NodeOp::concat: {
         std::vector<const float*> ins;
@@ -201,6 +213,28 @@ void ModelRunner::run_timed(std::vector<std::vector<double>>& seconds) {
   seconds.resize(execs_.size());
   for (size_t k = 0; k < execs_.size(); ++k)
     execs_[k].p->run_timed(execs_[k].src, execs_[k].dst, seconds[k]);
+}
+
+std::vector<float> ModelRunner::conv_input_ranges(int draws) {
+  std::vector<float> range(model_.nodes.size(), 0.f);
+  for (int draw = 0; draw < draws; ++draw) {
+    for (size_t i = 0; i < model_.nodes.size(); ++i)
+      if (model_.nodes[i].op == NodeOp::input) {
+        const std::vector<float> v =
+            network_tensor(model_.nodes[i].dims, layout_, seed_ ^ (0xCA11B0u + draw), i);
+        std::copy(v.begin(), v.end(), bufs_[static_cast<size_t>(buf_of_[i])].data());
+      }
+    for (Exec& e : execs_) {
+      if (model_.nodes[e.node].op == NodeOp::conv) {
+        const int64_t n = elems(model_.nodes[model_.in[e.node][0]].dims);
+        float m = range[e.node];
+        for (int64_t k = 0; k < n; ++k) m = std::max(m, std::fabs(e.src[k]));
+        range[e.node] = m;
+      }
+      e.p->run(e.src, e.dst);
+    }
+  }
+  return range;
 }
 
 std::vector<std::pair<size_t, const float*>> ModelRunner::outputs() const {

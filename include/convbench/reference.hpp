@@ -30,6 +30,9 @@ void act_ref(Act a, float* data, int64_t n);
 struct LayerData {
   std::vector<std::vector<float>> weights;
   std::vector<std::vector<float>> biases;  // empty vectors when the layer has no bias
+  // The largest |input| the layer is calibrated for, where the caller knows it
+  // (a network calibrated as a whole); 0: the layer's own input generator.
+  float input_range = 0;
 };
 
 // Deterministic data from a seed. Values are small multiples of 1/8 so that

@@ -181,6 +181,11 @@ class OnednnPlan {
     std::vector<float> seen(st.size(), 0.f);
     for (uint64_t draw = 0; draw < 8; ++draw) {
       std::vector<float> x = make_input(l, Layout::nchw, 0xCA11B0 + draw);
+      // A network's layer sees its own range: the draws scaled to it.
+      if (data.input_range > 0) {
+        const float s = data.input_range / max_abs(x.data(), static_cast<int64_t>(x.size()));
+        for (float& v : x) v *= s;
+      }
       seen[0] = std::max(seen[0], max_abs(x.data(), static_cast<int64_t>(x.size())));
       for (size_t i = 0; i + 1 < st.size(); ++i) {
         std::vector<float> y(static_cast<size_t>(st[i].conv.dst_elems()));

@@ -13,17 +13,17 @@ namespace convbench {
 namespace {
 
 // A small residual block and an inception-style concat, with a shape marker.
-const char* kNet = R"(# a residual block, a marker and an inception-style concat
+const char* kNet = R"(# a marker, a residual block and an inception-style concat
 net tiny
 input data 2x3x12x10
 conv stem data normal/relu+bias/mb2ic3ih12iw10oc8oh6ow5kh3kw3sh2sw2ph1pw1
-conv a stem normal/relu/mb2ic8ih6iw5oc8oh6ow5kh3kw3ph1pw1
-conv b a normal/none+bias/mb2ic8ih6iw5oc8oh6ow5kh1kw1
-add res b,stem relu
-shape pool res 2x8x3x3 maxpool 2x2 s2 (not run)
-conv br1 pool normal/relu/mb2ic8ih3iw3oc5oh3ow3kh1kw1
-conv br2 pool depthwise/elu/mb2ic8ih3iw3oc7oh3ow3kh3kw3ph1pw1
-conv br3 pool spatial/tanh/mb2ic8ih3iw3oc3oh3ow3kh3kw3ph1pw1
+shape pool stem 2x8x3x3 maxpool 2x2 s2 (not run)
+conv a pool normal/relu/mb2ic8ih3iw3oc8oh3ow3kh3kw3ph1pw1
+conv b a normal/none+bias/mb2ic8ih3iw3oc8oh3ow3kh1kw1
+add res b,pool relu
+conv br1 res normal/relu/mb2ic8ih3iw3oc5oh3ow3kh1kw1
+conv br2 res depthwise/elu/mb2ic8ih3iw3oc7oh3ow3kh3kw3ph1pw1
+conv br3 res spatial/tanh/mb2ic8ih3iw3oc3oh3ow3kh3kw3ph1pw1
 concat cat br1,br2,br3 2x15x3x3
 conv head cat normal/none/mb2ic15ih3iw3oc4oh1ow1kh3kw3
 )";
@@ -32,7 +32,7 @@ TEST(Model, ParsesAndPrintsBack) {
   const Model m = parse_network(kNet, "tiny.net");
   EXPECT_EQ(m.name, "tiny");
   ASSERT_EQ(m.nodes.size(), 11u);
-  EXPECT_EQ(dims_str(m.nodes[4].dims), "2x8x6x5");    // the add
+  EXPECT_EQ(dims_str(m.nodes[5].dims), "2x8x3x3");    // the add
   EXPECT_EQ(dims_str(m.nodes[9].dims), "2x15x3x3");   // the concat
   EXPECT_EQ(m.outputs(), std::vector<size_t>{10});
   const Model again = parse_network(m.str(), "again");
