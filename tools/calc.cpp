@@ -6,6 +6,7 @@
 
 #include "convbench/cost.hpp"
 #include "convbench/json.hpp"
+#include "convbench/model.hpp"
 #include "tool_main.hpp"
 
 using namespace convbench;
@@ -79,21 +80,61 @@ void print_all(const std::vector<Layer>& layers) {
   row("bytes, unfused", [](const LayerCost& c) { return c.bytes_unfused; }, false);
 }
 
+// Every convolution of a network with its cost, and the totals.
+int print_network(const Model& m, bool json) {
+  nlohmann::json layers = nlohmann::json::array();
+  Cost total;
+  int convs = 0;
+  for (const Node& n : m.nodes) {
+    if (n.op != NodeOp::conv) continue;
+    const LayerCost c = layer_cost(n.layer);
+    layers.push_back({{"name", n.name}, {"layer", n.layer.str()}, {"macs", c.total.macs},
+                      {"macs_effective", c.total.macs_effective}, {"params", c.total.params},
+                      {"params_with_bias", c.total.params_with_bias}});
+    total.macs += c.total.macs, total.macs_effective += c.total.macs_effective;
+    total.params += c.total.params, total.params_with_bias += c.total.params_with_bias;
+    ++convs;
+  }
+  if (json) {
+    nlohmann::json j = {{"network", m.name}, {"convolutions", convs}, {"nodes", m.nodes.size()},
+                        {"macs", total.macs}, {"macs_effective", total.macs_effective},
+                        {"params", total.params}, {"params_with_bias", total.params_with_bias},
+                        {"layers", layers}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("network %s: %d convolutions, %zu nodes\n", m.name.c_str(), convs, m.nodes.size());
+  std::printf("%-32s %16s %16s %12s  %s\n", "layer", "MACs", "MACs effective", "params", "layer");
+  for (const auto& l : layers)
+    std::printf("%-32s %16lld %16lld %12lld  %s\n", l["name"].get<std::string>().c_str(),
+                static_cast<long long>(l["macs"]), static_cast<long long>(l["macs_effective"]),
+                static_cast<long long>(l["params_with_bias"]), l["layer"].get<std::string>().c_str());
+  std::printf("%-32s %16lld %16lld %12lld\n", "total", static_cast<long long>(total.macs),
+              static_cast<long long>(total.macs_effective),
+              static_cast<long long>(total.params_with_bias));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Exact MACs, FLOPs, parameters and bytes of a convolution layer", "convbench-calc"};
-  std::string kind = "all", shape, act = "none";
+  std::string kind = "all", shape, act = "none", network;
   bool json = false, act_each = false, bias = false;
   app.add_option("--kind", kind, "normal, spatial, depthwise, dw_spatial or all")
       ->capture_default_str();
-  app.add_option("--shape", shape, "benchdnn descriptor, e.g. mb1ic64ih56oc64oh56kh3")
-      ->required();
+  app.add_option("--shape", shape, "benchdnn descriptor, e.g. mb1ic64ih56oc64oh56kh3");
+  app.add_option("--network", network, "a network file: every convolution and the totals");
   app.add_option("--act", act, "none, relu, elu or tanh")->capture_default_str();
   app.add_flag("--act-each", act_each, "activation after every stage");
   app.add_flag("--bias", bias, "a bias per stage");
   app.add_flag("--json", json, "JSON: one object per kind, an array for --kind all");
   return tool_main(app, argc, argv, [&] {
+    if (!network.empty()) {
+      if (!shape.empty()) throw Error("give --shape or --network, not both");
+      return print_network(read_network_file(network), json);
+    }
+    if (shape.empty()) throw Error("--shape is required (or give --network FILE)");
     Layer base;
     base.shape = ConvDesc::parse(shape);
     base.act = parse_act(act);

@@ -15,12 +15,18 @@ CONVBENCH_PACKAGES=(
   # libdnnl-dev only recommends this package, and we install without recommends
   ocl-icd-opencl-dev
   # Python tools and their tests (Debian's /usr/bin/python3 sees these)
-  python3 python3-numpy python3-matplotlib python3-pytest
+  python3 python3-numpy python3-matplotlib python3-pytest python3-onnx
 )
+# Only for tools/zoo/make-zoo, which regenerates bench/networks/ (committed):
+# `tools/setup.sh --zoo` adds them.
+CONVBENCH_ZOO_PACKAGES=(python3-torchvision)
 
 if [ "${1:-}" = --list ]; then
   printf '%s\n' "${CONVBENCH_PACKAGES[@]}"
   exit 0
+fi
+if [ "${1:-}" = --zoo ]; then
+  CONVBENCH_PACKAGES+=("${CONVBENCH_ZOO_PACKAGES[@]}")
 fi
 
 missing=()

@@ -107,4 +107,4 @@ def test_profile_bad_input(tmp_path):
     p = subprocess.run([os.path.join(BIN, "convbench-profile"), "--shapes", str(bad)],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "do not chain" not in p.stdout
-    assert "takes 9x10x10" in p.stderr
+    assert "takes 1x9x10x10" in p.stderr
