@@ -218,23 +218,25 @@ int main(int argc, char** argv) {
     }
     std::printf("model %s on %s (%s), %s, %d thread(s), %d runs\n\n", model.name.c_str(),
                 backend.c_str(), b.version().c_str(), cfg.str().c_str(), nthreads, iters);
+    int w = 12;  // the layer column fits the longest name
+    for (const LayerRow& r : layers) w = std::max(w, static_cast<int>(r.layer.size()));
     if (top > 0) {
-      std::printf("The %d slowest layers\n%-24s %-22s %10s %8s %9s %7s  %s\n", top, "layer", "type",
+      std::printf("The %d slowest layers\n%-*s %-22s %10s %8s %9s %7s  %s\n", top, w, "layer", "type",
                   "time (us)", "share", "GFLOP/s", "% peak", "implementation (slowest step)");
       for (size_t i = 0; i < layers.size() && i < static_cast<size_t>(top); ++i) {
         const LayerRow& r = layers[i];
         const double gf = r.flops / (r.us * 1e3);
-        std::printf("%-24s %-22s %10.1f %7.2f%% %9.1f %6.1f%%  %s\n", r.layer.c_str(), r.types.c_str(),
+        std::printf("%-*s %-22s %10.1f %7.2f%% %9.1f %6.1f%%  %s\n", w, r.layer.c_str(), r.types.c_str(),
                     r.us, 100 * r.us / sum_us, gf, 100 * gf / peak, r.impl.c_str());
       }
       std::printf("\n");
     } else {
-      std::printf("Execution by layer\n%-24s %-14s %-12s %10s %8s  %s\n", "layer", "step", "type",
+      std::printf("Execution by layer\n%-*s %-14s %-12s %10s %8s  %s\n", w, "layer", "step", "type",
                   "time (us)", "share", "implementation");
       for (const Row& r : rows)
-        std::printf("%-24s %-14s %-12s %10.1f %7.2f%%  %s\n", r.layer.c_str(), r.step.c_str(),
+        std::printf("%-*s %-14s %-12s %10.1f %7.2f%%  %s\n", w, r.layer.c_str(), r.step.c_str(),
                     r.type.c_str(), r.us, 100 * r.us / sum_us, r.impl.c_str());
-      std::printf("%-24s %-14s %-12s %10.1f %7.2f%%\n\n", "total", "", "", sum_us, 100.0);
+      std::printf("%-*s %-14s %-12s %10.1f %7.2f%%\n\n", w, "total", "", "", sum_us, 100.0);
     }
     std::printf("Execution by layer type\n%-12s %6s %10s %8s %12s\n", "type", "count",
                 "time (us)", "share", "avg (us)");
