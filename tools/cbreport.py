@@ -10,6 +10,8 @@ NAME_RE = re.compile(
     r"^(?P<kind>normal|spatial|depthwise|dw_spatial)/(?P<act>none|relu|elu|tanh)/"
     r"(?P<backend>[^/]+)/(?P<shape>[^/]+)/k:(?P<k>\d+)(?:x(?P<kw>\d+))?"
     r"(?:/threads:(?P<threads>\d+))?(?:/real_time)?$")
+# A network file's case: network/<net>/<backend>[:prec][:layout][:unfused][/threads:N].
+NET_RE = re.compile(r"^network/(?P<net>[^/]+)/(?P<backend>[^/]+)(?:/threads:(?P<threads>\d+))?(?:/real_time)?$")
 TO_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
@@ -42,6 +44,10 @@ class Case:
 
     def __init__(self, name, m):
         self.name = name
+        g = m.groupdict()
+        if "net" in g:  # a network file: no kind, activation or kernel size of its own
+            g = dict(g, kind="network", act="-", shape="model:" + g["net"], k="0", kw=None)
+        m = g
         self.kind, self.act, self.shape = m["kind"], m["act"], m["shape"]
         seg = m["backend"].split(":")
         self.backend = seg[0]
@@ -86,7 +92,7 @@ def load_runs(paths):
             if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
                 continue
             name = b.get("run_name", b["name"])
-            m = NAME_RE.match(name)
+            m = NAME_RE.match(name) or NET_RE.match(name)
             if not m:
                 continue  # not a convbench case
             c = cases.get(name) or Case(name, m)
