@@ -89,7 +89,9 @@ std::string bench_flags_help() {
                        layout x fusion x threads
   --act-each           activation after every stage
   --bias               a bias per stage
-  --cold-cache         rotate input/output buffers larger than the last-level cache
+  --cold-cache[=MODE]  io (default): rotate input/output buffers larger than the
+                       last-level cache; wei: rotate prepared copies of the layer
+                       or network, so weights come from memory; all: both
   --pin                bind OpenMP threads to cores (OMP_PROC_BIND=close)
   --seed=N             data seed (default 1)
 )";
@@ -157,14 +159,19 @@ BenchOptions parse_bench_flags(const std::vector<std::string>& args,
         throw Error("unknown fusion '" + s + "' (expected fused or unfused)");
       });
     } else if (name == "--networks") {
-      for (const std::string& f : split(need())) o.networks.push_back(read_network_file(f));
+      for (const std::string& f : split(need()))
+        o.networks.push_back(read_network_file(f)), o.network_files.push_back(f);
       if (o.networks.empty()) throw Error("--networks needs at least one file");
     } else if (name == "--seed") {
       o.seed = static_cast<uint64_t>(parse_int(name, need(), 0, 1 << 30));
     } else if (name == "--models") {
       flag_only(), o.models = true;
     } else if (name == "--cold-cache") {
-      flag_only(), o.cold_cache = true;
+      const std::string v = has_value ? value : "io";
+      if (v == "io") o.cold = BenchOptions::Cold::io;
+      else if (v == "wei") o.cold = BenchOptions::Cold::wei;
+      else if (v == "all") o.cold = BenchOptions::Cold::all;
+      else throw Error("--cold-cache: unknown mode '" + v + "' (expected io, wei or all)");
     } else if (name == "--pin") {
       flag_only(), o.pin = true;
     } else if (name == "--act-each") {

@@ -22,7 +22,10 @@ struct BenchOptions {
   std::vector<bool> fused{true};
   bool models = false;  // the phone study's 12 networks instead of single layers
   std::vector<Model> networks;  // --networks: network files instead of single layers
-  bool cold_cache = false;
+  std::vector<std::string> network_files;  // their paths, as given
+  // benchdnn's notion: io rotates input/output buffers, wei prepared copies of
+  // the layer (so weights come from memory), all both.
+  enum class Cold { none, io, wei, all } cold = Cold::none;
   bool pin = false;
   bool act_each = false;
   bool bias = false;

@@ -3,6 +3,7 @@
 // study's 12 networks. Names: <kind>/<act>/<backend>/<shape>/k:<k>[/threads:N].
 #include <benchmark/benchmark.h>
 #include <omp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <xmmintrin.h>
 
@@ -88,6 +89,29 @@ void set_counters(benchmark::State& state, const Totals& t, int threads, double 
   state.counters["prepare_ms"] = prepare_s * 1e3;
 }
 
+bool cold_io() { return g_opts.cold == BenchOptions::Cold::io || g_opts.cold == BenchOptions::Cold::all; }
+bool cold_wei() { return g_opts.cold == BenchOptions::Cold::wei || g_opts.cold == BenchOptions::Cold::all; }
+
+// Copies to rotate so that one pass over `bytes` each exceeds the last-level
+// cache twice; at most 256, and at most 4 GiB in all.
+size_t copies_for(int64_t bytes) {
+  const int64_t b = std::max<int64_t>(1, bytes);
+  const int64_t n = 2 * static_cast<int64_t>(last_level_cache_bytes()) / b + 1;
+  return static_cast<size_t>(std::clamp<int64_t>(std::min<int64_t>(n, (int64_t{4} << 30) / b), 2, 256));
+}
+
+int64_t peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<int64_t>(u.ru_maxrss) * 1024;
+}
+
+void set_memory_counters(benchmark::State& state, Prepared::Memory m, int64_t rss_growth) {
+  if (m.weights >= 0) state.counters["weights_bytes"] = static_cast<double>(m.weights);
+  if (m.workspace >= 0) state.counters["workspace_bytes"] = static_cast<double>(m.workspace);
+  state.counters["rss_growth_bytes"] = static_cast<double>(rss_growth);
+}
+
 void run_layer(benchmark::State& state, const BenchCase& c) {
   using clock = std::chrono::steady_clock;
   set_threads(c.threads);
@@ -95,69 +119,99 @@ void run_layer(benchmark::State& state, const BenchCase& c) {
   const Backend& b = find_backend(c.backend);
   const LayerData data = make_layer_data(c.layer, g_opts.seed);
   const ConvDesc& s = c.layer.shape;
-  // Cold cache: enough buffer sets that one pass over them exceeds the LLC twice.
-  const size_t set_bytes = 4 * static_cast<size_t>(s.src_elems() + s.dst_elems());
-  const size_t nbuf = g_opts.cold_cache
-                          ? std::max<size_t>(2, 2 * last_level_cache_bytes() / set_bytes + 1)
-                          : 1;
+  const int64_t rss0 = peak_rss_bytes();
+  const size_t nbuf = cold_io() ? copies_for(4 * (s.src_elems() + s.dst_elems())) : 1;
   const std::vector<float> input = make_input(c.layer, c.cfg.layout, g_opts.seed);
   std::vector<Buffer> src(nbuf, Buffer(input.begin(), input.end()));
   std::vector<Buffer> dst(nbuf, Buffer(static_cast<size_t>(s.dst_elems())));
-  std::unique_ptr<Prepared> p;
+  std::vector<std::unique_ptr<Prepared>> ps;
   const auto t0 = clock::now();
   try {
-    p = b.prepare(c.layer, c.cfg, data);
+    ps.push_back(b.prepare(c.layer, c.cfg, data));
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
   }
   const double prepare_s = std::chrono::duration<double>(clock::now() - t0).count();
-  for (size_t i = 0; i < nbuf; ++i) p->run(src[i].data(), dst[i].data());  // warm-up
+  const Prepared::Memory mem = ps[0]->memory_use();
+  if (cold_wei()) {
+    const int64_t w = mem.weights > 0 ? mem.weights : 4 * layer_cost(c.layer).total.params;
+    for (size_t k = copies_for(w + std::max<int64_t>(0, mem.workspace)); ps.size() < k;)
+      ps.push_back(b.prepare(c.layer, c.cfg, data));
+  }
+  for (size_t i = 0; i < std::max(nbuf, ps.size()); ++i)  // warm-up
+    ps[i % ps.size()]->run(src[i % nbuf].data(), dst[i % nbuf].data());
+  const int64_t rss_growth = peak_rss_bytes() - rss0;
 
-  size_t i = 0;
+  size_t i = 0, j = 0;
   for (auto _ : state) {
-    p->run(src[i].data(), dst[i].data());
+    ps[j]->run(src[i].data(), dst[i].data());
     benchmark::DoNotOptimize(dst[i].data());
     benchmark::ClobberMemory();
     if (++i == nbuf) i = 0;
+    if (++j == ps.size()) j = 0;
   }
 
   // After the timed loop: a few step-timed runs for the reorder share and labels.
+  Prepared& p = *ps[0];
   std::vector<double> reorder, one;
   for (int r = 0; r < 5; ++r) {
-    p->run_timed(src[0].data(), dst[0].data(), one);
+    p.run_timed(src[0].data(), dst[0].data(), one);
     double sum = 0;
     for (size_t k = 0; k < one.size(); ++k)
-      if (p->steps()[k].type == StepType::reorder) sum += one[k];
+      if (p.steps()[k].type == StepType::reorder) sum += one[k];
     reorder.push_back(sum);
   }
   const LayerCost lc = layer_cost(c.layer);
   Totals t{lc.total.macs, lc.total.macs_effective, lc.total.params, lc.total.bytes, s.kh * s.kw};
   set_counters(state, t, c.threads, median(reorder), prepare_s);
+  set_memory_counters(state, mem, rss_growth);
+  if (ps.size() > 1) state.counters["cold_copies"] = static_cast<double>(ps.size());
   // Backends that wrap a library GEMM: the share of the run inside it.
-  if (const double share = library_share(*p, src[0].data(), dst[0].data()); share >= 0)
+  if (const double share = library_share(p, src[0].data(), dst[0].data()); share >= 0)
     state.counters["gemm_pct"] = 100 * share;
-  state.SetLabel(c.cfg.str() + " | " + p->impl());
+  state.SetLabel(c.cfg.str() + " | " + p.impl());
 }
 
 void run_model(benchmark::State& state, const BenchCase& c) {
   using clock = std::chrono::steady_clock;
   set_threads(c.threads);
   flush_denormals();
-  std::unique_ptr<ModelRunner> r;
+  const int64_t rss0 = peak_rss_bytes();
+  std::vector<std::unique_ptr<ModelRunner>> rs;
   const auto t0 = clock::now();
   try {
-    r = std::make_unique<ModelRunner>(c.model, find_backend(c.backend), c.cfg, g_opts.seed);
+    rs.push_back(std::make_unique<ModelRunner>(c.model, find_backend(c.backend), c.cfg, g_opts.seed));
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
   }
   const double prepare_s = std::chrono::duration<double>(clock::now() - t0).count();
-  r->run();
-  for (auto _ : state) {
-    r->run();
-    benchmark::ClobberMemory();
+  Prepared::Memory mem{0, 0};
+  for (const ModelRunner::Exec& e : rs[0]->execs()) {
+    const Prepared::Memory m = e.p->memory_use();
+    mem.weights = mem.weights < 0 || m.weights < 0 ? -1 : mem.weights + m.weights;
+    mem.workspace = mem.workspace < 0 || m.workspace < 0 ? -1 : mem.workspace + m.workspace;
   }
+  // Cold: whole prepared copies of the network, each with its own weights and
+  // tensors, so both come from memory (io and wei are the same thing here).
+  if (g_opts.cold != BenchOptions::Cold::none) {
+    int64_t params = 0;
+    for (const Node& n : c.model.nodes)
+      if (n.op == NodeOp::conv) params += layer_cost(n.layer).total.params;
+    const int64_t w = mem.weights > 0 ? mem.weights : 4 * params;
+    for (size_t k = copies_for(w + rs[0]->activation_bytes()); rs.size() < k;)
+      rs.push_back(std::make_unique<ModelRunner>(c.model, find_backend(c.backend), c.cfg, g_opts.seed));
+  }
+  for (auto& r : rs) r->run();
+  const int64_t rss_growth = peak_rss_bytes() - rss0;
+  size_t j = 0;
+  for (auto _ : state) {
+    rs[j]->run();
+    benchmark::ClobberMemory();
+    if (++j == rs.size()) j = 0;
+  }
+  ModelRunner* r = rs[0].get();
   std::vector<std::vector<double>> secs;
   std::vector<double> reorder;
   for (int k = 0; k < 5; ++k) {
@@ -185,6 +239,8 @@ void run_model(benchmark::State& state, const BenchCase& c) {
     if (n.op == NodeOp::input) images = n.dims[0];
   state.counters["images_per_s"] = benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["act_bytes"] = static_cast<double>(r->activation_bytes());
+  set_memory_counters(state, mem, rss_growth);
+  if (rs.size() > 1) state.counters["cold_copies"] = static_cast<double>(rs.size());
   state.SetLabel(c.cfg.str() + " | " + c.model.name + " | " + std::to_string(convs) + " convolutions, " +
                  std::to_string(r->execs().size()) + " steps");
 }
@@ -218,7 +274,8 @@ void add_context() {
   ctx("threads", threads);
   const char* bind = std::getenv("OMP_PROC_BIND");
   ctx("pinning", bind ? std::string("OMP_PROC_BIND=") + bind : "none");
-  ctx("cold_cache", g_opts.cold_cache ? "yes" : "no");
+  const char* cold[] = {"none", "io", "wei", "all"};
+  ctx("cold_cache", cold[static_cast<int>(g_opts.cold)]);
   const std::string gov = read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
   ctx("cpufreq_governor", gov.empty() ? "unreadable" : gov);
   for (const char* var : {"OPENBLAS_CORETYPE", "ONEDNN_MAX_CPU_ISA", "OMP_NUM_THREADS"}) {
@@ -226,6 +283,12 @@ void add_context() {
     ctx(std::string("env_") + var, v ? v : "(unset)");
   }
   ctx("denormals", "flushed (FTZ+DAZ)");
+  // What a case's name does not say, for tools/report's reproducing commands.
+  ctx("act_each", g_opts.act_each ? "yes" : "no");
+  ctx("bias", g_opts.bias ? "yes" : "no");
+  std::string nets;
+  for (const std::string& f : g_opts.network_files) nets += (nets.empty() ? "" : ",") + f;
+  if (!nets.empty()) ctx("network_files", nets);
   ctx("seed", std::to_string(g_opts.seed));
 }
 

@@ -44,6 +44,15 @@ else
   out=results/$(date -u +%Y%m%dT%H%M%SZ)
   mkdir -p "$out"
 fi
+# One bench.sh per results folder: a second one would write the same files.
+exec 9>"$out/.lock"
+if ! flock -n 9; then
+  echo "bench.sh: error: another tools/bench.sh is writing $out (remove $out/.lock if none is)" >&2
+  exit 2
+fi
+# Partial files of an interrupted run are never kept: a group is redone whole.
+rm -f "$out"/*.tmp
+trap 'rm -f "$out"/*.tmp "$out"/*.json.log' EXIT
 
 # The main backends: oneDNN, and the best hand-written one (specialist kernels
 # per stage, depthwise + pointwise fused).

@@ -183,6 +183,10 @@ int main(int argc, char** argv) {
                   std::string(to_string(st.type)).c_str(), m, st.impl.c_str());
     }
     if (reorder_ms > 0) std::printf("reorders %.4f ms of the run\n", reorder_ms);
+    if (const Prepared::Memory m = p->memory_use(); m.weights >= 0 || m.workspace >= 0)
+      std::printf("memory   weights %s, workspace %s\n",
+                  m.weights >= 0 ? (std::to_string(m.weights) + " bytes").c_str() : "not reported",
+                  m.workspace >= 0 ? (std::to_string(m.workspace) + " bytes").c_str() : "not reported");
     if (const double share = library_share(*p, src_buf.data(), dst_buf.data(), iters); share >= 0)
       std::printf("library  %.1f %% of the run inside the library's GEMM calls\n", 100 * share);
     std::printf("time     median %.4f ms over %d runs (min %.4f, max %.4f), prepare %.3f ms\n",

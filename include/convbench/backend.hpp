@@ -53,6 +53,14 @@ class Prepared {
   // Every step's implementation, "name=impl" joined by " ".
   std::string impl() const;
 
+  // Bytes the prepared layer holds: its packed weights and biases, and its
+  // workspace (scratchpads, indirection tables, row buffers, im2col columns,
+  // intermediate tensors). -1 where a library does not say.
+  struct Memory {
+    int64_t weights = -1, workspace = -1;
+  };
+  virtual Memory memory_use() const { return {}; }
+
   // For backends that surround a library call (a GEMM) with glue of their own:
   // while on, the seconds spent inside the library's calls are summed, so that
   // a harness can report what share of a run is the library itself. Off by

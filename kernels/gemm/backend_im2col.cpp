@@ -76,6 +76,17 @@ class Im2colPrepared final : public Prepared {
     }
   }
 
+ public:
+  Memory memory_use() const override {
+    Memory m{0, 0};
+    for (const StageRun& r : runs_) {
+      m.weights += static_cast<int64_t>((r.wei.size() + r.bias.size()) * sizeof(float));
+      m.workspace += static_cast<int64_t>(r.col.size() * sizeof(float));
+    }
+    for (const Buffer& t : tmp_) m.workspace += static_cast<int64_t>(t.size() * sizeof(float));
+    return m;
+  }
+
  private:
   const float* in(size_t i) const { return i == 0 ? src_ : tmp_[i - 1].data(); }
   float* out(size_t i) { return i + 1 == runs_.size() ? dst_ : tmp_[i].data(); }

@@ -73,6 +73,20 @@ class HandPrepared final : public Prepared {
     }
   }
 
+ public:
+  Memory memory_use() const override {
+    Memory m{0, 0};
+    const auto f = [](size_t n) { return static_cast<int64_t>(n * sizeof(float)); };
+    for (const hand::DirectPlan& p : directs_) {
+      m.weights += f(p.wpack.size() + p.bias.size());
+      m.workspace += static_cast<int64_t>(p.off.size() * sizeof(int64_t)) + f(p.zeros.size());
+    }
+    for (const hand::DwPlan& p : dws_) m.weights += f(p.wpack.size() + p.bias.size());
+    for (const hand::FusedPlan& p : fused_) m.workspace += p.scratch.bytes();
+    for (const Buffer& t : tmp_) m.workspace += f(t.size());
+    return m;
+  }
+
  private:
   void add_act(size_t i, Act a) {
     if (a == Act::none) return;

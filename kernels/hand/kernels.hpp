@@ -37,6 +37,8 @@ class Scratch {
  public:
   void reserve(size_t floats_per_thread);
   float* get();  // the calling thread's slot; call inside the parallel region
+  int64_t bytes() const { return static_cast<int64_t>(n_ * slots_.size() * sizeof(float)); }
+
  private:
   size_t n_ = 0;
   std::vector<Buffer> slots_;

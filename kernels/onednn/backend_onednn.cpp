@@ -241,6 +241,7 @@ class OnednnPrepared final : public Prepared {
       memory src = cur;
       if (cur.get_desc() != sp.pd.src_desc()) {
         src = memory(sp.pd.src_desc(), engine());
+        mem_.workspace += static_cast<int64_t>(sp.pd.src_desc().get_size());
         dnnl::primitive_attr rattr;
         if (cfg.precision == Precision::int8) rattr.set_output_scales(0, {1.f / sp.src_scale});
         add_reorder(i == 0 ? "reorder:src" : "reorder:" + tagname, cur, src, rattr,
@@ -249,6 +250,10 @@ class OnednnPrepared final : public Prepared {
 
       // Weights and bias: reordered (and quantised) once, here, not timed.
       memory wei(sp.pd.weights_desc(), engine());
+      mem_.weights += static_cast<int64_t>(sp.pd.weights_desc().get_size()) +
+                      (sp.stage.bias ? c.oc * static_cast<int64_t>(sizeof(float)) : 0);
+      // What the primitive keeps for itself: its scratchpad and the like.
+      mem_.workspace += sp.pd.query_s64(dnnl::query::memory_consumption_s64);
       {
         const tag wt = c.g == 1 ? tag::oihw : tag::goihw;
         memory usr_wei({weight_dims(c), dt::f32, wt}, engine(),
@@ -275,6 +280,7 @@ class OnednnPrepared final : public Prepared {
       // Output: straight into the user tensor when the layouts agree.
       const bool to_user = last && sp.pd.dst_desc() == usr_dst_.get_desc();
       memory dst = to_user ? usr_dst_ : memory(sp.pd.dst_desc(), engine());
+      if (!to_user) mem_.workspace += static_cast<int64_t>(sp.pd.dst_desc().get_size());
       dnnl::convolution_forward conv(sp.pd);
       std::unordered_map<int, memory> args = {
           {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
@@ -307,6 +313,9 @@ class OnednnPrepared final : public Prepared {
     }
   }
 
+ public:
+  Memory memory_use() const override { return mem_; }
+
  private:
   static std::string describe(const StagePlan& sp) {
     std::string s = std::string(sp.pd.impl_info_str()) + " src=" + fmt(sp.pd.src_desc()) +
@@ -333,6 +342,7 @@ class OnednnPrepared final : public Prepared {
 
   dnnl::stream strm_;
   memory usr_src_, usr_dst_;
+  Memory mem_{0, 0};
 };
 
 class OnednnBackend final : public Backend {

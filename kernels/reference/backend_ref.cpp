@@ -17,6 +17,14 @@ class RefPrepared final : public Prepared {
   }
 
  private:
+  Memory memory_use() const override {
+    Memory m{0, 0};
+    for (const auto& w : data_.weights) m.weights += static_cast<int64_t>(w.size() * sizeof(float));
+    for (const auto& b : data_.biases) m.weights += static_cast<int64_t>(b.size() * sizeof(float));
+    for (const auto& t : tmp_) m.workspace += static_cast<int64_t>(t.size() * sizeof(float));
+    return m;
+  }
+
   void stage(size_t i) {
     const float* in = i == 0 ? src_ : tmp_[i - 1].data();
     float* out = i + 1 == stages_.size() ? dst_ : tmp_[i].data();

@@ -95,6 +95,14 @@ class XnnPrepared final : public Prepared {
     }
   }
 
+ public:
+  // XNNPACK packs the weights inside its operators and does not say how much.
+  Memory memory_use() const override {
+    Memory m{-1, 0};
+    for (const Buffer& t : tmp_) m.workspace += static_cast<int64_t>(t.size() * sizeof(float));
+    return m;
+  }
+
  private:
   const float* in(size_t i) const { return i == 0 ? src_ : tmp_[i - 1].data(); }
   float* out(size_t i) { return i + 1 == stages_.size() ? dst_ : tmp_[i].data(); }
