@@ -159,8 +159,14 @@ BenchOptions parse_bench_flags(const std::vector<std::string>& args,
         throw Error("unknown fusion '" + s + "' (expected fused or unfused)");
       });
     } else if (name == "--networks") {
-      for (const std::string& f : split(need()))
-        o.networks.push_back(read_network_file(f)), o.network_files.push_back(f);
+      for (const std::string& f : split(need())) {
+        try {
+          o.networks.push_back(read_network_file(f));
+        } catch (const Error& e) {
+          throw Error("--networks: " + std::string(e.what()));
+        }
+        o.network_files.push_back(f);
+      }
       if (o.networks.empty()) throw Error("--networks needs at least one file");
     } else if (name == "--seed") {
       o.seed = static_cast<uint64_t>(parse_int(name, need(), 0, 1 << 30));

@@ -102,7 +102,10 @@ TEST(BenchCases, FlagErrorsNameTheFlag) {
   expect_flag_error({"--threads=0"}, "--threads: 0 is out of range");
   expect_flag_error({"--fusion=maybe"}, "unknown fusion 'maybe'");
   expect_flag_error({"--precisions=fp8"}, "unknown precision 'fp8'");
-  expect_flag_error({"--cold-cache=yes"}, "--cold-cache takes no value");
+  expect_flag_error({"--cold-cache=yes"}, "--cold-cache: unknown mode 'yes' (expected io, wei or all)");
+  expect_flag_error({"--models", std::string("--networks=") + CONVBENCH_SOURCE_DIR + "/bench/networks/alexnet.net"},
+                    "give at most one of --models and --networks");
+  expect_flag_error({"--networks=/nonexistent.net"}, "--networks: /nonexistent.net: cannot open the network file");
   expect_flag_error({"--shape"}, "--shape needs a value");
   expect_flag_error({"stray"}, "unexpected argument 'stray'");
   std::vector<std::string> rest;
