@@ -17,6 +17,7 @@
 #include "cases.hpp"
 #include "convbench/buffer.hpp"
 #include "convbench/cost.hpp"
+#include "hwcounters.hpp"
 #include "probe.hpp"
 #include "runner.hpp"
 
@@ -28,6 +29,20 @@ namespace convbench {
 namespace {
 
 BenchOptions g_opts;
+// Hardware counters of the main thread, where the machine has them.
+HwCounters& hw() {
+  static HwCounters h;
+  return h;
+}
+
+void set_hw_counters(benchmark::State& state, const std::array<uint64_t, 3>& v) {
+  if (!hw().available()) return;
+  using C = benchmark::Counter;
+  state.counters["cycles"] = C(static_cast<double>(v[0]), C::kAvgIterations);
+  state.counters["instructions"] = C(static_cast<double>(v[1]), C::kAvgIterations);
+  state.counters["cache_misses"] = C(static_cast<double>(v[2]), C::kAvgIterations);
+  if (v[0]) state.counters["IPC"] = static_cast<double>(v[1]) / static_cast<double>(v[0]);
+}
 std::vector<MachineLimits> g_limits;  // by thread count
 
 const MachineLimits& limits(int threads) {
@@ -144,6 +159,7 @@ void run_layer(benchmark::State& state, const BenchCase& c) {
   const int64_t rss_growth = peak_rss_bytes() - rss0;
 
   size_t i = 0, j = 0;
+  hw().start();
   for (auto _ : state) {
     ps[j]->run(src[i].data(), dst[i].data());
     benchmark::DoNotOptimize(dst[i].data());
@@ -151,6 +167,7 @@ void run_layer(benchmark::State& state, const BenchCase& c) {
     if (++i == nbuf) i = 0;
     if (++j == ps.size()) j = 0;
   }
+  set_hw_counters(state, hw().stop());
 
   // After the timed loop: a few step-timed runs for the reorder share and labels.
   Prepared& p = *ps[0];
@@ -206,11 +223,13 @@ void run_model(benchmark::State& state, const BenchCase& c) {
   for (auto& r : rs) r->run();
   const int64_t rss_growth = peak_rss_bytes() - rss0;
   size_t j = 0;
+  hw().start();
   for (auto _ : state) {
     rs[j]->run();
     benchmark::ClobberMemory();
     if (++j == rs.size()) j = 0;
   }
+  set_hw_counters(state, hw().stop());
   ModelRunner* r = rs[0].get();
   std::vector<std::vector<double>> secs;
   std::vector<double> reorder;
@@ -262,6 +281,18 @@ void add_context() {
     ctx("peak_gflops_threads_" + std::to_string(t), buf);
     std::snprintf(buf, sizeof buf, "%.9g", m.dram_gbs);
     ctx("dram_gbs_threads_" + std::to_string(t), buf);
+    const std::pair<const char*, double> more[] = {
+        {"l1_gbs", m.l1_gbs}, {"l2_gbs", m.l2_gbs}, {"l3_gbs", m.l3_gbs},
+        {"peak_bf16_gflops", m.bf16_gflops}, {"peak_int8_gops", m.int8_gops}};
+    for (const auto& [k, v] : more) {
+      std::snprintf(buf, sizeof buf, "%.9g", v);
+      ctx(std::string(k) + "_threads_" + std::to_string(t), buf);
+    }
+    ctx("peak_bf16_isa", m.bf16_isa.empty() ? "none" : m.bf16_isa);
+    ctx("peak_int8_isa", m.int8_isa.empty() ? "none" : m.int8_isa);
+    ctx("l1_bytes", std::to_string(m.l1_bytes));
+    ctx("l2_bytes", std::to_string(m.l2_bytes));
+    ctx("l3_bytes", std::to_string(m.l3_bytes));
     ctx("peak_fma_isa", m.fma_isa);
     ctx("peak_probe", m.cached ? "cached" : "measured now");
   }
@@ -283,6 +314,9 @@ void add_context() {
     ctx(std::string("env_") + var, v ? v : "(unset)");
   }
   ctx("denormals", "flushed (FTZ+DAZ)");
+  ctx("hw_counters", hw().available()
+                         ? "cycles, instructions, cache_misses: the main thread's, per iteration"
+                         : "unavailable here (" + hw().why_not() + ")");
   // What a case's name does not say, for tools/report's reproducing commands.
   ctx("act_each", g_opts.act_each ? "yes" : "no");
   ctx("bias", g_opts.bias ? "yes" : "no");
