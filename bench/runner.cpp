@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "kernels/hand/kernels.hpp"
+#include "kernels/simd/kernels.hpp"
 
 namespace convbench {
 namespace {
@@ -51,7 +51,7 @@ class JoinPrepared final : public Prepared {
         const float* x = ins_[k];
         for (int64_t i = b; i < e; ++i) o[i] += x[i];
       }
-      if (act_ != Act::none) hand::act_inplace(act_, o + b, e - b);
+      if (act_ != Act::none) simd::act_inplace(act_, o + b, e - b);
     });
   }
 

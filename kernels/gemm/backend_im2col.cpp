@@ -11,7 +11,7 @@
 #include "convbench/backend.hpp"
 #include "convbench/buffer.hpp"
 #include "gemm.hpp"
-#include "kernels/hand/kernels.hpp"
+#include "kernels/simd/kernels.hpp"
 
 namespace convbench {
 namespace {
@@ -26,13 +26,13 @@ struct StageRun {
   Buffer col;
 };
 
-class Im2colPrepared final : public Prepared {
+class Im2colPrepared final : public StagedPrepared {
  public:
   Im2colPrepared(const Layer& l, const RunConfig& cfg, const LayerData& data, Sgemm gemm,
                  const std::string& lib)
-      : gemm_(std::move(gemm)) {
+      : StagedPrepared(l), gemm_(std::move(gemm)) {
     lib_measured_ = true;
-    const std::vector<Stage> st = l.stages();
+    const std::vector<Stage>& st = stages_;
     for (size_t i = 0; i < st.size(); ++i) {
       const ConvDesc& c = st[i].conv;
       StageRun r{st[i], cfg.layout, c.icg() * c.kh * c.kw, false, {}, {}, {}};
@@ -55,7 +55,6 @@ class Im2colPrepared final : public Prepared {
       }
       if (st[i].bias) r.bias = data.biases[i];
       runs_.push_back(std::move(r));
-      if (i + 1 < st.size()) tmp_.emplace_back(static_cast<size_t>(c.dst_elems()));
     }
     for (size_t i = 0; i < runs_.size(); ++i) {
       const StageRun& r = runs_[i];
@@ -65,13 +64,13 @@ class Im2colPrepared final : public Prepared {
                                (r.st.conv.g > 1 ? " x" + std::to_string(r.st.conv.g) + " groups" : "") +
                                (fused_act && r.st.act != Act::none ? " +" + std::string(to_string(r.st.act)) : "") +
                                (!r.bias.empty() || (fused_act && r.st.act != Act::none)
-                                    ? " (epilogue bias_act_rows__" + hand::isa() + ")"
+                                    ? " (epilogue bias_act_rows__" + simd::isa() + ")"
                                     : "");
-      steps_.push_back({"stage" + std::to_string(i), step_type(r.st), impl,
+      steps_.push_back({stage_name(i), step_type(r.st), impl,
                         [this, i, fused_act] { stage(i, fused_act); }});
       if (!fused_act)
-        steps_.push_back({"act" + std::to_string(i), StepType::activation,
-                          "act_" + std::string(to_string(r.st.act)) + "__" + hand::isa(),
+        steps_.push_back({act_name(i), StepType::activation,
+                          "act_" + std::string(to_string(r.st.act)) + "__" + simd::isa(),
                           [this, i] { act(i); }});
     }
   }
@@ -83,14 +82,11 @@ class Im2colPrepared final : public Prepared {
       m.weights += static_cast<int64_t>((r.wei.size() + r.bias.size()) * sizeof(float));
       m.workspace += static_cast<int64_t>(r.col.size() * sizeof(float));
     }
-    for (const Buffer& t : tmp_) m.workspace += static_cast<int64_t>(t.size() * sizeof(float));
+    m.workspace += intermediate_bytes();
     return m;
   }
 
  private:
-  const float* in(size_t i) const { return i == 0 ? src_ : tmp_[i - 1].data(); }
-  float* out(size_t i) { return i + 1 == runs_.size() ? dst_ : tmp_[i].data(); }
-
   void stage(size_t i, bool with_act) {
     StageRun& r = runs_[i];
     const ConvDesc& c = r.st.conv;
@@ -137,16 +133,16 @@ class Im2colPrepared final : public Prepared {
     if (r.layout == Layout::nchw) {
       // mb images of oc rows: the bias of row n*oc + o is bias[o].
       for (int64_t n = 0; n < c.mb; ++n)
-        hand::bias_act_rows(a, out(i) + n * c.oc * P, c.oc, P, P, nullptr, bias);
+        simd::bias_act_rows(a, out(i) + n * c.oc * P, c.oc, P, P, nullptr, bias);
     } else {
-      hand::bias_act_rows(a, out(i), c.mb * P, c.oc, c.oc, bias, nullptr);
+      simd::bias_act_rows(a, out(i), c.mb * P, c.oc, c.oc, bias, nullptr);
     }
   }
 
   // Element-wise, so any split into rows will do.
   void act(size_t i) {
     const ConvDesc& c = runs_[i].st.conv;
-    hand::bias_act_rows(runs_[i].st.act, out(i), c.mb * c.oc, c.oh * c.ow, c.oh * c.ow, nullptr,
+    simd::bias_act_rows(runs_[i].st.act, out(i), c.mb * c.oc, c.oh * c.ow, c.oh * c.ow, nullptr,
                         nullptr);
   }
 
@@ -212,7 +208,6 @@ class Im2colPrepared final : public Prepared {
 
   Sgemm gemm_;
   std::vector<StageRun> runs_;
-  std::vector<Buffer> tmp_;  // intermediate tensors
 };
 
 class Im2colBackend final : public Backend {

@@ -7,7 +7,7 @@
 #include "convbench/buffer.hpp"
 
 #ifdef CONVBENCH_HAVE_XNNPACK
-#include "kernels/hand/kernels.hpp"
+#include "kernels/simd/kernels.hpp"
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
@@ -34,14 +34,11 @@ struct OpDeleter {
 };
 using Op = std::unique_ptr<xnn_operator, OpDeleter>;
 
-class XnnPrepared final : public Prepared {
+class XnnPrepared final : public StagedPrepared {
  public:
   XnnPrepared(const Layer& l, const RunConfig& cfg, const LayerData& data)
-      : pool_(threads() > 1 ? pthreadpool_create(static_cast<size_t>(threads())) : nullptr,
+      : StagedPrepared(l), pool_(threads() > 1 ? pthreadpool_create(static_cast<size_t>(threads())) : nullptr,
               [](pthreadpool_t p) { if (p) pthreadpool_destroy(p); }) {
-    stages_ = l.stages();
-    for (size_t i = 0; i + 1 < stages_.size(); ++i)
-      tmp_.emplace_back(static_cast<size_t>(stages_[i].conv.dst_elems()));
     ops_.resize(stages_.size());
     acts_.resize(stages_.size());
     bound_.assign(stages_.size(), {nullptr, nullptr});
@@ -73,7 +70,7 @@ class XnnPrepared final : public Prepared {
                 std::numeric_limits<float>::infinity(), 0, &op),
             "create convolution");
       ops_[i].reset(op);
-      steps_.push_back({"stage" + std::to_string(i), step_type(s),
+      steps_.push_back({stage_name(i), step_type(s),
                         std::string("xnn_convolution_nhwc_f32") + (relu_in_clamp ? " +relu(clamp)" : ""),
                         [this, i] { conv(i); }});
       if (s.act == Act::none || relu_in_clamp) continue;
@@ -87,10 +84,10 @@ class XnnPrepared final : public Prepared {
         check(xnn_create_clamp_nc_f32(c.oc, c.oc, c.oc, 0.f, std::numeric_limits<float>::infinity(), 0, &a), "create clamp");
         impl = "xnn_clamp_nc_f32 (separate operator)";
       } else {
-        impl = "act_tanh__" + hand::isa() + " (convbench's pass; no f32 tanh in this XNNPACK)";
+        impl = "act_tanh__" + simd::isa() + " (convbench's pass; no f32 tanh in this XNNPACK)";
       }
       acts_[i].reset(a);
-      steps_.push_back({"act" + std::to_string(i), StepType::activation, impl,
+      steps_.push_back({act_name(i), StepType::activation, impl,
                         [this, i, n] { act(i, n); }});
     }
   }
@@ -99,14 +96,11 @@ class XnnPrepared final : public Prepared {
   // XNNPACK packs the weights inside its operators and does not say how much.
   Memory memory_use() const override {
     Memory m{-1, 0};
-    for (const Buffer& t : tmp_) m.workspace += static_cast<int64_t>(t.size() * sizeof(float));
+    m.workspace = intermediate_bytes();
     return m;
   }
 
  private:
-  const float* in(size_t i) const { return i == 0 ? src_ : tmp_[i - 1].data(); }
-  float* out(size_t i) { return i + 1 == stages_.size() ? dst_ : tmp_[i].data(); }
-
   void conv(size_t i) {
     const ConvDesc& c = stages_[i].conv;
     // Setup binds the tensors (and builds indirection buffers): only when they move.
@@ -123,7 +117,7 @@ class XnnPrepared final : public Prepared {
     float* y = out(i);
     if (!acts_[i]) {
       const int64_t oc = stages_[i].conv.oc;
-      hand::bias_act_rows(Act::tanh, y, rows, oc, oc, nullptr, nullptr);
+      simd::bias_act_rows(Act::tanh, y, rows, oc, oc, nullptr, nullptr);
       return;
     }
     if (stages_[i].act == Act::elu)
@@ -134,10 +128,8 @@ class XnnPrepared final : public Prepared {
   }
 
   std::unique_ptr<pthreadpool, void (*)(pthreadpool_t)> pool_;
-  std::vector<Stage> stages_;
   std::vector<Op> ops_, acts_;
   std::vector<std::pair<const float*, const float*>> bound_;
-  std::vector<Buffer> tmp_;  // intermediate tensors
 };
 
 #endif  // CONVBENCH_HAVE_XNNPACK

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <limits>
 
-#include "kernels/hand/kernels.hpp"
+#include "kernels/simd/kernels.hpp"
 
 namespace convbench {
 namespace {
@@ -44,7 +44,7 @@ Worst sweep(Act a, uint64_t stride) {
   x.reserve(1 << 16);
   auto flush = [&] {
     std::vector<float> y = x;
-    hand::act_inplace(a, y.data(), static_cast<int64_t>(y.size()));
+    simd::act_inplace(a, y.data(), static_cast<int64_t>(y.size()));
     for (size_t i = 0; i < x.size(); ++i) {
       const double e = want(a, x[i]);
       if (std::isnan(x[i])) {
@@ -87,13 +87,13 @@ TEST(Activations, StridedSweepWithinTheDocumentedBounds) {
   const Worst t = sweep(Act::tanh, 251);
   EXPECT_LE(t.ulp, 4.0) << "tanh worst at " << t.at_ulp;
   std::printf("  %s: relu %.2f ulp, elu %.2f ulp (at %g, abs %.3g), tanh %.2f ulp (at %g, abs %.3g)\n",
-              hand::isa().c_str(), r.ulp, e.ulp, e.at_ulp, e.abs, t.ulp, t.at_ulp, t.abs);
+              simd::isa().c_str(), r.ulp, e.ulp, e.at_ulp, e.abs, t.ulp, t.at_ulp, t.abs);
 }
 
 TEST(Activations, DISABLED_FullSweep) {
   for (Act a : {Act::relu, Act::elu, Act::tanh}) {
     const Worst w = sweep(a, 1);
-    std::printf("  %s %s: max %.3f ulp at %a (%g), max abs error %.3g\n", hand::isa().c_str(),
+    std::printf("  %s %s: max %.3f ulp at %a (%g), max abs error %.3g\n", simd::isa().c_str(),
                 std::string(to_string(a)).c_str(), w.ulp, w.at_ulp, w.at_ulp, w.abs);
   }
 }
@@ -110,9 +110,9 @@ namespace {
 // packed for the capped vector width.
 TEST(IsaCap, DispatchFollowsTheCap) {
   const char* cap = std::getenv("CONVBENCH_MAX_ISA");
-  const std::string name = hand::isa();
-  (void)hand::isa();  // asking twice must not change anything
-  const hand::Tile t = hand::gemm_tile();
+  const std::string name = simd::isa();
+  (void)simd::isa();  // asking twice must not change anything
+  const simd::Tile t = simd::gemm_tile();
   if (!cap) {
     EXPECT_GE(t.lanes, 1) << name;
     return;
@@ -127,7 +127,7 @@ TEST(IsaCap, DispatchFollowsTheCap) {
   } else if (c == "scalar") {
     EXPECT_EQ(t.lanes, 1) << name;
   }
-  EXPECT_EQ(hand::lanes(), t.lanes);
+  EXPECT_EQ(simd::lanes(), t.lanes);
 }
 
 }  // namespace

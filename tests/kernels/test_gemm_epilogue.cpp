@@ -6,7 +6,8 @@
 #include <cstring>
 
 #include "convbench/backend.hpp"
-#include "kernels/hand/kernels.hpp"
+#include "convbench/reference.hpp"
+#include "kernels/simd/kernels.hpp"
 
 namespace convbench {
 namespace {
@@ -30,11 +31,11 @@ TEST(GemmEpilogue, IsTheVectorisedPassNotTheReference) {
       };
       const std::vector<float> pre = run(Act::none), got = run(Act::tanh);
       std::vector<float> vec = pre, ref = pre;
-      hand::act_inplace(Act::tanh, vec.data(), static_cast<int64_t>(vec.size()));
+      simd::act_inplace(Act::tanh, vec.data(), static_cast<int64_t>(vec.size()));
       act_ref(Act::tanh, ref.data(), static_cast<int64_t>(ref.size()));
       EXPECT_EQ(0, std::memcmp(got.data(), vec.data(), got.size() * sizeof(float)))
           << name << " " << to_string(layout) << " seed " << seed
-          << ": the epilogue is not hand::act_inplace's tanh";
+          << ": the epilogue is not simd::act_inplace's tanh";
       EXPECT_NE(0, std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)))
           << name << " " << to_string(layout) << " seed " << seed
           << ": the epilogue gives the reference's results bit for bit";

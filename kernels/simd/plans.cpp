@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "kernels/hand/kernels.hpp"
+#include "kernels/simd/kernels.hpp"
 
-namespace convbench::hand {
+namespace convbench::simd {
 
 DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act act) {
   const Tile t = gemm_tile();
@@ -109,4 +109,4 @@ float* Scratch::get() {
   return spare.data();
 }
 
-}  // namespace convbench::hand
+}  // namespace convbench::simd

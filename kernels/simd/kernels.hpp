@@ -13,7 +13,7 @@
 #include "convbench/buffer.hpp"
 #include "convbench/layer.hpp"
 
-namespace convbench::hand {
+namespace convbench::simd {
 
 // Packed weights, 64-byte aligned: a full AVX-512 vector load never straddles
 // two cache lines.
@@ -100,4 +100,4 @@ void bias_act_rows(Act a, float* y, int64_t rows, int64_t cols, int64_t ld,
 // Applies the CONVBENCH_MAX_ISA cap once; safe to call repeatedly.
 void apply_isa_cap();
 
-}  // namespace convbench::hand
+}  // namespace convbench::simd

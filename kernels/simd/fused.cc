@@ -1,0 +1,61 @@
+// Depthwise then pointwise on groups of output rows: the depthwise rows land in
+// a per-thread buffer that stays in L2 and feed the pointwise tile directly.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd/fused.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <algorithm>
+
+#include "kernels/simd/depthwise-inl.h"
+#include "kernels/simd/gemm_tile-inl.h"
+#include "kernels/simd/kernels.hpp"
+#include "kernels/simd/threads-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace convbench::simd {
+namespace HWY_NAMESPACE {
+
+void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
+                  float* dst) {
+  const ConvDesc& c = dw.c;
+  const D d;
+  const int64_t NR = kNV * static_cast<int64_t>(hn::Lanes(d));
+  const int64_t oc = pw.c.oc;
+  const int64_t R = f.rows;
+  Parallel([&] {
+    float* buf = f.scratch.get();
+    const float* a[kMR];
+    ForThreadRows(c.mb, c.oh, R, [&](int64_t n, int64_t oy0, int64_t rr) {
+      DwRows(dw, src, buf, c.ow * c.ic, n, oy0, rr);
+      const int64_t P = rr * c.ow;
+      float* out = dst + ((n * c.oh + oy0) * c.ow) * oc;
+      for (int64_t x0 = 0; x0 < P; x0 += kMR) {
+        const int rows = static_cast<int>(std::min<int64_t>(kMR, P - x0));
+        for (int i = 0; i < kMR; ++i) a[i] = buf + std::min<int64_t>(x0 + i, P - 1) * c.ic;
+        for (int64_t ob = 0; ob < pw.ocb; ++ob)
+          GemmTileRows(rows, a, 1, c.ic, pw.wpack.data() + ob * c.ic * NR,
+                       out + x0 * oc + ob * NR, oc, std::min(NR, oc - ob * NR),
+                       pw.bias.data() + ob * NR, pw.act, true, true);
+      }
+    });
+  });
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace convbench::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace convbench::simd {
+
+HWY_EXPORT(RunDwPwFused);
+
+void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
+                     float* dst) {
+  apply_isa_cap();
+  HWY_DYNAMIC_DISPATCH(RunDwPwFused)(dw, pw, f, src, dst);
+}
+
+}  // namespace convbench::simd
+#endif  // HWY_ONCE

@@ -1,0 +1,101 @@
+// The MR x NV register tile of the GEMM-shaped kernels (direct, pointwise, fused).
+// Shared SIMD code, re-included once per target (Highway's -inl.h pattern).
+#if defined(CONVBENCH_SIMD_GEMM_TILE_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef CONVBENCH_SIMD_GEMM_TILE_INL_H_
+#undef CONVBENCH_SIMD_GEMM_TILE_INL_H_
+#else
+#define CONVBENCH_SIMD_GEMM_TILE_INL_H_
+#endif
+
+#include <hwy/highway.h>
+
+#include <algorithm>
+
+#include "kernels/simd/activations-inl.h"
+#include "kernels/simd/vec-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace convbench::simd {
+namespace HWY_NAMESPACE {
+
+// MR x NV register tile: C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j].
+// a[t*MR + i] points at row i's K values for tap t; rows >= `rows` are computed
+// (on clamped pointers) but never loaded or stored. `first`: start from the
+// bias (zero-padded to whole vectors: the loads stay inside it); `last`:
+// activate and store; otherwise store partial sums.
+template <int MR, Act A>
+HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t K,
+                         const float* b, float* c, int64_t ldc, int64_t cols, const float* bias,
+                         bool first, bool last) {
+  const D d;
+  constexpr int NV = kNV;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  V acc[MR][NV];
+  // Every access to acc is in a loop with constant bounds and no condition, so
+  // the compiler keeps it in registers; with per-element conditions it spilled
+  // all 24 of them to the stack around the K loop. Edge tiles go through a stack
+  // copy instead.
+  const bool full = rows == MR && cols >= NV * N;
+  HWY_ALIGN float edge[MR * NV * hn::MaxLanes(D())];
+  if (first) {
+    // The bias starts the sums: MR*NV adds fewer in the epilogue.
+    for (int j = 0; j < NV; ++j) {
+      const V bj = hn::LoadU(d, bias + j * N);
+      for (int i = 0; i < MR; ++i) acc[i][j] = bj;
+    }
+  } else {
+    const float* from = c;
+    int64_t ld = ldc;
+    if (!full) {
+      std::fill(edge, edge + MR * NV * N, 0.0f);
+      for (int i = 0; i < rows; ++i)
+        std::copy(c + i * ldc, c + i * ldc + std::min(cols, NV * N), edge + i * NV * N);
+      from = edge;
+      ld = NV * N;
+    }
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NV; ++j) acc[i][j] = hn::LoadU(d, from + i * ld + j * N);
+  }
+  for (int64_t t = 0; t < taps; ++t) {
+    const float* ap[MR];
+    for (int i = 0; i < MR; ++i) ap[i] = a[t * MR + i];
+    const float* bt = b + t * K * NV * N;
+    for (int64_t k = 0; k < K; ++k) {
+      V bv[NV];
+      for (int j = 0; j < NV; ++j) bv[j] = hn::LoadU(d, bt + (k * NV + j) * N);
+      for (int i = 0; i < MR; ++i) {
+        const V av = hn::Set(d, ap[i][k]);
+        for (int j = 0; j < NV; ++j) acc[i][j] = hn::MulAdd(av, bv[j], acc[i][j]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NV; ++j) acc[i][j] = ActivateT<A>(d, acc[i][j]);
+  float* to = full ? c : edge;
+  const int64_t ld = full ? ldc : NV * N;
+  // The row pointer is walked: with i * ld GCC kept 24 store offsets in vector
+  // registers and moved each one out before its store.
+  for (int i = 0; i < MR; ++i, to += ld)
+    for (int j = 0; j < NV; ++j) hn::StoreU(acc[i][j], d, to + j * N);
+  if (!full)
+    for (int i = 0; i < rows; ++i)
+      std::copy(edge + i * NV * N, edge + i * NV * N + std::min(cols, NV * N), c + i * ldc);
+}
+
+HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int64_t K,
+                             const float* b, float* c, int64_t ldc, int64_t cols,
+                             const float* bias, Act act, bool first, bool last) {
+  switch (act) {
+    case Act::none: return GemmTile<kMR, Act::none>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::relu: return GemmTile<kMR, Act::relu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::elu: return GemmTile<kMR, Act::elu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::tanh: return GemmTile<kMR, Act::tanh>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace convbench::simd
+HWY_AFTER_NAMESPACE();
+
+#endif  // CONVBENCH_SIMD_GEMM_TILE_INL_H_

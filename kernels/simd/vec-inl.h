@@ -1,0 +1,57 @@
+// Vector types, register-tile sizes and partial loads and stores.
+// Shared SIMD code, re-included once per target (Highway's -inl.h pattern).
+#if defined(CONVBENCH_SIMD_VEC_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef CONVBENCH_SIMD_VEC_INL_H_
+#undef CONVBENCH_SIMD_VEC_INL_H_
+#else
+#define CONVBENCH_SIMD_VEC_INL_H_
+#endif
+
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cstddef>
+
+HWY_BEFORE_NAMESPACE();
+namespace convbench::simd {
+namespace HWY_NAMESPACE {
+
+namespace hn = hwy::HWY_NAMESPACE;
+using D = hn::ScalableTag<float>;
+using V = hn::Vec<D>;
+
+// 16 vector registers (SSE4/AVX2): 6x2 accumulators; 32 (AVX-512, NEON, SVE): 6x4.
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3 || \
+    HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SCALAR
+constexpr int kMR = 6, kNV = 2, kRegs = 16;
+#else
+constexpr int kMR = 6, kNV = 4, kRegs = 32;
+#endif
+
+// The first n (< Lanes) elements at p, the rest zero; and the matching store.
+// AVX2 and AVX-512 mask in hardware without touching the other lanes' memory;
+// the 128-bit targets' MaskedLoad/BlendedStore read or write the whole vector,
+// which faults past the end of a buffer and races with a neighbouring thread,
+// so those go through a stack copy.
+#if HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3 || HWY_TARGET == HWY_EMU128 || \
+    HWY_TARGET == HWY_SCALAR
+HWY_INLINE V LoadPart(D d, const float* p, size_t n) {
+  HWY_ALIGN float buf[hn::MaxLanes(D())] = {};
+  std::copy(p, p + n, buf);
+  return hn::Load(d, buf);
+}
+HWY_INLINE void StorePart(V v, D d, float* p, size_t n) {
+  HWY_ALIGN float buf[hn::MaxLanes(D())];
+  hn::Store(v, d, buf);
+  std::copy(buf, buf + n, p);
+}
+#else
+HWY_INLINE V LoadPart(D d, const float* p, size_t n) { return hn::MaskedLoad(hn::FirstN(d, n), d, p); }
+HWY_INLINE void StorePart(V v, D d, float* p, size_t n) { hn::BlendedStore(v, hn::FirstN(d, n), d, p); }
+#endif
+
+}  // namespace HWY_NAMESPACE
+}  // namespace convbench::simd
+HWY_AFTER_NAMESPACE();
+
+#endif  // CONVBENCH_SIMD_VEC_INL_H_
