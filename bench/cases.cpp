@@ -62,8 +62,8 @@ std::string k_segment(const ConvDesc& d) {
 
 ConvDesc with_kernel(const ConvDesc& base, int k) {
   const int64_t exth = (k - 1) * (base.dh + 1) + 1, extw = (k - 1) * (base.dw + 1) + 1;
-  const int64_t ph = std::max<int64_t>(0, ((base.oh - 1) * base.sh - base.ih + exth) / 2);
-  const int64_t pw = std::max<int64_t>(0, ((base.ow - 1) * base.sw - base.iw + extw) / 2);
+  const int64_t ph = same_pad_begin(base.ih, base.oh, base.sh, exth);
+  const int64_t pw = same_pad_begin(base.iw, base.ow, base.sw, extw);
   ConvDesc d = ConvDesc::make(base.g, base.mb, base.ic, base.ih, base.iw, base.oc, k, k, base.sh,
                               base.sw, ph, pw, base.dh, base.dw, base.oh, base.ow);
   d.name = base.name;

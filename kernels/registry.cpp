@@ -1,5 +1,7 @@
 // The ordered list of backends (oneDNN's cpu_convolution_list, in spirit):
 // adding a kernel is adding one line here.
+#include <omp.h>
+
 #include "convbench/backend.hpp"
 
 namespace convbench {
@@ -27,6 +29,13 @@ const std::vector<const Backend*>& backends() {
       &hand_fused_nhwc_backend(),
   };
   return list;
+}
+
+void set_threads(int n) {
+  if (n < 1) throw Error("thread count must be at least 1 (got " + std::to_string(n) + ")");
+  record_threads(n);
+  omp_set_num_threads(n);
+  for (const Backend* b : backends()) b->on_threads(n);
 }
 
 const Backend& find_backend(std::string_view name) {

@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "convbench/layer.hpp"
-#include "convbench/reference.hpp"
+#include "convbench/buffer.hpp"
+#include "convbench/data.hpp"
 
 namespace convbench {
 
@@ -87,6 +88,24 @@ class Prepared {
   double lib_seconds_ = 0;
 };
 
+// A layer run stage by stage (the reference, im2col, the SIMD kernels,
+// XNNPACK): its stages, the tensors between them, where each stage reads and
+// writes during a run, and the steps' names.
+class StagedPrepared : public Prepared {
+ protected:
+  explicit StagedPrepared(const Layer& l);
+  const float* in(size_t i) const { return i == 0 ? src_ : tmp_[i - 1].data(); }
+  float* out(size_t i) { return i + 1 == stages_.size() ? dst_ : tmp_[i].data(); }
+  static std::string stage_name(size_t i) { return "stage" + std::to_string(i); }
+  static std::string act_name(size_t i) { return "act" + std::to_string(i); }
+  int64_t intermediate_bytes() const;
+
+  std::vector<Stage> stages_;
+
+ private:
+  std::vector<Buffer> tmp_;  // the output of every stage but the last
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -124,7 +143,8 @@ void use_best_openblas_core(char** argv);
 
 // The one place the thread count is set: the OpenMP runtime shared by oneDNN,
 // OpenBLAS and our kernels, and every backend's own pool.
-void set_threads(int n);
+void set_threads(int n);  // kernels/registry.cpp
 int threads();
+void record_threads(int n);  // what set_threads() calls to keep the count
 
 }  // namespace convbench

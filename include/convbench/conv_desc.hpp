@@ -64,6 +64,14 @@ struct ConvDesc {
   bool operator!=(const ConvDesc& o) const { return !(*this == o); }
 };
 
+// The top (left) padding that gives `out` outputs from `in` inputs at this
+// stride and kernel extent, any odd row (column) going to the bottom (right):
+// "same" padding where out = ceil(in / stride). Never negative.
+inline int64_t same_pad_begin(int64_t in, int64_t out, int64_t stride, int64_t ext) {
+  const int64_t total = (out - 1) * stride + ext - in;
+  return total > 0 ? total / 2 : 0;
+}
+
 // A benchdnn-style batch file: one descriptor per line, '#' starts a comment.
 // Throws Error naming the file and line of the first bad descriptor.
 std::vector<ConvDesc> read_shape_file(const std::string& path);

@@ -4,19 +4,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "convbench/data.hpp"
 #include "convbench/layer.hpp"
 
 namespace convbench {
 
-// Offset of element (n, c, h, w) of an N x C x H x W tensor stored in `layout`.
-inline int64_t offset(Layout layout, int64_t C, int64_t H, int64_t W, int64_t n, int64_t c,
-                      int64_t h, int64_t w) {
-  return layout == Layout::nchw ? ((n * C + c) * H + h) * W + w : ((n * H + h) * W + w) * C + c;
-}
 
-// The same N x C x H x W tensor in another layout.
-std::vector<float> convert_layout(const std::vector<float>& v, Layout from, Layout to, int64_t N,
-                                  int64_t C, int64_t H, int64_t W);
 
 // Grouped 2-D convolution. Weights are [oc][ic/g][kh][kw] (PyTorch's layout), bias
 // is [oc] or null. src and dst are in `layout`. When mac_count is not null it is
@@ -26,20 +19,6 @@ void conv_ref(const ConvDesc& d, Layout layout, const float* src, const float* w
 
 void act_ref(Act a, float* data, int64_t n);
 
-// Weights and biases of every stage of a layer, in PyTorch's layout.
-struct LayerData {
-  std::vector<std::vector<float>> weights;
-  std::vector<std::vector<float>> biases;  // empty vectors when the layer has no bias
-  // The largest |input| the layer is calibrated for, where the caller knows it
-  // (a network calibrated as a whole); 0: the layer's own input generator.
-  float input_range = 0;
-};
-
-// Deterministic data from a seed. Values are small multiples of 1/8 so that
-// sums are exact in float whatever the summation order (benchdnn's trick).
-void fill_data(float* p, int64_t n, uint64_t seed, uint64_t stream);
-LayerData make_layer_data(const Layer& l, uint64_t seed);
-std::vector<float> make_input(const Layer& l, Layout layout, uint64_t seed);
 
 // Runs every stage of the layer with conv_ref; returns the output in `layout`.
 // max_preact, when given, receives the largest |value| any stage produced before

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "convbench/backend.hpp"
+#include "convbench/reference.hpp"
 
 namespace convbench {
 namespace {

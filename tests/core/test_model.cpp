@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "convbench/model.hpp"
+#include "convbench/reference.hpp"
 #include "runner.hpp"
 
 namespace convbench {

@@ -1,7 +1,5 @@
 #include "convbench/backend.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 
@@ -81,6 +79,17 @@ double library_share(Prepared& p, const float* src, float* dst, int runs) {
   return share[share.size() / 2];
 }
 
+StagedPrepared::StagedPrepared(const Layer& l) : stages_(l.stages()) {
+  for (size_t i = 0; i + 1 < stages_.size(); ++i)
+    tmp_.emplace_back(static_cast<size_t>(stages_[i].conv.dst_elems()));
+}
+
+int64_t StagedPrepared::intermediate_bytes() const {
+  int64_t n = 0;
+  for (const Buffer& t : tmp_) n += static_cast<int64_t>(t.size() * sizeof(float));
+  return n;
+}
+
 std::string Prepared::impl() const {
   std::string s;
   for (const Step& st : steps_) s += (s.empty() ? "" : " ") + st.name + "=" + st.impl;
@@ -107,12 +116,7 @@ namespace {
 int g_threads = 1;
 }
 
-void set_threads(int n) {
-  if (n < 1) throw Error("thread count must be at least 1 (got " + std::to_string(n) + ")");
-  g_threads = n;
-  omp_set_num_threads(n);
-  for (const Backend* b : backends()) b->on_threads(n);
-}
+void record_threads(int n) { g_threads = n; }
 
 int threads() { return g_threads; }
 
