@@ -75,7 +75,8 @@ std::string bench_flags_help() {
   --k=3,5              kernel sizes substituted into every shape (default 1..9
                        for the default shape; shapes given are used as they are)
   --kinds=LIST         normal,spatial,depthwise,dw_spatial (default: all)
-  --acts=LIST          none,relu,elu,tanh (default: relu,elu,tanh)
+  --acts=LIST          none,relu,elu,tanh,hardswish,hardsigmoid (default:
+                       relu,elu,tanh, the study's three)
   --backends=LIST      registry names (default: every available one but ref)
   --shape=DESCRIPTOR   a base layer, repeatable (default mb1ic64ih56oc64oh56)
   --shapes=FILE        benchdnn batch file: one descriptor per line, # comments

@@ -288,14 +288,16 @@ void add_context() {
       std::snprintf(buf, sizeof buf, "%.9g", v);
       ctx(std::string(k) + "_threads_" + std::to_string(t), buf);
     }
-    ctx("peak_bf16_isa", m.bf16_isa.empty() ? "none" : m.bf16_isa);
-    ctx("peak_int8_isa", m.int8_isa.empty() ? "none" : m.int8_isa);
-    ctx("l1_bytes", std::to_string(m.l1_bytes));
-    ctx("l2_bytes", std::to_string(m.l2_bytes));
-    ctx("l3_bytes", std::to_string(m.l3_bytes));
-    ctx("peak_fma_isa", m.fma_isa);
-    ctx("peak_probe", m.cached ? "cached" : "measured now");
   }
+  // What does not change with the thread count, once.
+  const MachineLimits& m = limits(g_opts.threads.front());
+  ctx("peak_bf16_isa", m.bf16_isa.empty() ? "none" : m.bf16_isa);
+  ctx("peak_int8_isa", m.int8_isa.empty() ? "none" : m.int8_isa);
+  ctx("l1_bytes", std::to_string(m.l1_bytes));
+  ctx("l2_bytes", std::to_string(m.l2_bytes));
+  ctx("l3_bytes", std::to_string(m.l3_bytes));
+  ctx("peak_fma_isa", m.fma_isa);
+  ctx("peak_probe", m.cached ? "cached" : "measured now");
   ctx("compiler", std::string("g++ ") + __VERSION__);
   ctx("build_flags", CONVBENCH_BUILD_FLAGS);
   for (const Backend* b : backends())

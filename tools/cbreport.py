@@ -7,7 +7,7 @@ import statistics
 import sys
 
 NAME_RE = re.compile(
-    r"^(?P<kind>normal|spatial|depthwise|dw_spatial)/(?P<act>none|relu|elu|tanh)/"
+    r"^(?P<kind>normal|spatial|depthwise|dw_spatial)/(?P<act>none|relu|elu|tanh|hardswish|hardsigmoid)/"
     r"(?P<backend>[^/]+)/(?P<shape>[^/]+)/k:(?P<k>\d+)(?:x(?P<kw>\d+))?"
     r"(?:/threads:(?P<threads>\d+))?(?:/real_time)?$")
 # A network file's case: network/<net>/<backend>[:prec][:layout][:unfused][/threads:N].

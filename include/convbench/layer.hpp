@@ -12,12 +12,15 @@
 namespace convbench {
 
 enum class Kind { normal, spatial, depthwise, dw_spatial };
-enum class Act { none, relu, elu, tanh };
+// hardswish and hardsigmoid as PyTorch and MobileNetV3 define them:
+// hardsigmoid(x) = min(max(x / 6 + 1/2, 0), 1), hardswish(x) = x hardsigmoid(x).
+enum class Act { none, relu, elu, tanh, hardswish, hardsigmoid };
 enum class Layout { nchw, nhwc };
 
 inline constexpr std::array<Kind, 4> kAllKinds = {Kind::normal, Kind::spatial, Kind::depthwise,
                                                   Kind::dw_spatial};
-inline constexpr std::array<Act, 4> kAllActs = {Act::none, Act::relu, Act::elu, Act::tanh};
+inline constexpr std::array<Act, 6> kAllActs = {Act::none, Act::relu,      Act::elu,
+                                                Act::tanh, Act::hardswish, Act::hardsigmoid};
 
 std::string_view to_string(Kind k);
 std::string_view to_string(Act a);

@@ -1,5 +1,6 @@
 #include "convbench/layer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace convbench {
@@ -20,6 +21,8 @@ std::string_view to_string(Act a) {
     case Act::relu: return "relu";
     case Act::elu: return "elu";
     case Act::tanh: return "tanh";
+    case Act::hardswish: return "hardswish";
+    case Act::hardsigmoid: return "hardsigmoid";
   }
   return "?";
 }
@@ -48,7 +51,8 @@ Kind parse_kind(std::string_view s) {
 Act parse_act(std::string_view s) {
   for (Act a : kAllActs)
     if (s == to_string(a)) return a;
-  throw Error("unknown activation '" + std::string(s) + "' (expected none, relu, elu or tanh)");
+  throw Error("unknown activation '" + std::string(s) +
+              "' (expected none, relu, elu, tanh, hardswish or hardsigmoid)");
 }
 
 Layout parse_layout(std::string_view s) {
@@ -147,6 +151,12 @@ float apply_act_ref(Act a, float x) {
     case Act::relu: return x < 0.f ? 0.f : x;  // NaN passes through
     case Act::elu: return x > 0.f ? x : static_cast<float>(std::expm1(static_cast<double>(x)));
     case Act::tanh: return static_cast<float>(std::tanh(static_cast<double>(x)));
+    case Act::hardswish:
+    case Act::hardsigmoid: {
+      if (x != x) return x;
+      const double s = std::min(1.0, std::max(0.0, static_cast<double>(x) / 6 + 0.5));
+      return static_cast<float>(a == Act::hardswish ? x * s : s);
+    }
   }
   return x;
 }

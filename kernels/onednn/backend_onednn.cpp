@@ -68,12 +68,22 @@ algorithm eltwise_alg(Act a) {
     case Act::relu: return algorithm::eltwise_relu;
     case Act::elu: return algorithm::eltwise_elu;
     case Act::tanh: return algorithm::eltwise_tanh;
+    case Act::hardswish: return algorithm::eltwise_hardswish;
+    case Act::hardsigmoid: return algorithm::eltwise_linear;  // then clip: see append_act
     case Act::none: break;
   }
   return algorithm::undef;
 }
 
-float eltwise_alpha(Act a) { return a == Act::elu ? 1.f : 0.f; }
+float eltwise_alpha(Act a) { return a == Act::elu ? 1.f : a == Act::hardsigmoid ? 1.f / 6 : 0.f; }
+float eltwise_beta(Act a) { return a == Act::hardsigmoid ? 0.5f : 0.f; }
+
+// oneDNN 2.6 has hardswish but no hardsigmoid: that is x/6 + 1/2 clipped to
+// [0, 1], two eltwise post-ops (or two primitives when not fused).
+void append_act(dnnl::post_ops& po, Act a) {
+  po.append_eltwise(1.f, eltwise_alg(a), eltwise_alpha(a), eltwise_beta(a));
+  if (a == Act::hardsigmoid) po.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 1.f);
+}
 
 tag user_tag(Layout l) { return l == Layout::nchw ? tag::nchw : tag::nhwc; }
 
@@ -156,8 +166,7 @@ class OnednnPlan {
     const memory::desc bias = sp.stage.bias ? memory::desc({c.oc}, dt::f32, tag::x) : memory::desc();
     dnnl::primitive_attr attr;
     dnnl::post_ops po;
-    if (cfg_.fuse_act && sp.stage.act != Act::none)
-      po.append_eltwise(1.f, eltwise_alg(sp.stage.act), eltwise_alpha(sp.stage.act), 0.f);
+    if (cfg_.fuse_act && sp.stage.act != Act::none) append_act(po, sp.stage.act);
     attr.set_post_ops(po);
     if (cfg_.precision == Precision::int8) {
       std::vector<float> oscale(sp.wei_scale.size());
@@ -295,16 +304,25 @@ class OnednnPrepared final : public Prepared {
                           strm_.wait();
                         }});
       if (!cfg.fuse_act && sp.stage.act != Act::none) {
-        dnnl::eltwise_forward::desc ed(dnnl::prop_kind::forward_inference,
-                                       eltwise_alg(sp.stage.act), sp.pd.dst_desc(),
-                                       eltwise_alpha(sp.stage.act), 0.f);
-        dnnl::eltwise_forward::primitive_desc epd(ed, engine());
-        dnnl::eltwise_forward elt(epd);
+        // One eltwise primitive per operation (hardsigmoid: linear, then clip).
+        std::vector<std::pair<algorithm, std::pair<float, float>>> ops = {
+            {eltwise_alg(sp.stage.act), {eltwise_alpha(sp.stage.act), eltwise_beta(sp.stage.act)}}};
+        if (sp.stage.act == Act::hardsigmoid) ops.push_back({algorithm::eltwise_clip, {0.f, 1.f}});
+        std::vector<dnnl::eltwise_forward> elts;
+        std::string impl;
+        for (const auto& [alg, ab] : ops) {
+          dnnl::eltwise_forward::desc ed(dnnl::prop_kind::forward_inference, alg, sp.pd.dst_desc(),
+                                         ab.first, ab.second);
+          dnnl::eltwise_forward::primitive_desc epd(ed, engine());
+          elts.emplace_back(epd);
+          impl += (impl.empty() ? "" : " + ") + std::string(epd.impl_info_str());
+        }
         steps_.push_back({"act" + std::to_string(i), StepType::activation,
-                          std::string(epd.impl_info_str()) + " " + std::string(to_string(sp.stage.act)),
-                          [this, elt, dst, to_user] {
+                          impl + " " + std::string(to_string(sp.stage.act)),
+                          [this, elts, dst, to_user] {
                             if (to_user) usr_dst_.set_data_handle(dst_);
-                            elt.execute(strm_, {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}});
+                            for (const auto& elt : elts)
+                              elt.execute(strm_, {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}});
                             strm_.wait();
                           }});
       }

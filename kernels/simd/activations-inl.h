@@ -58,6 +58,13 @@ HWY_INLINE V Tanh(D d, V x) {
   return hn::CopySignToAbs(t, x);
 }
 
+// min(max(x / 6 + 1/2, 0), 1) in one FMA and two clamps; x is the second
+// operand of each, so a NaN passes through.
+HWY_INLINE V HardSigmoid(D d, V x) {
+  const V t = hn::MulAdd(hn::Set(d, 1.0f / 6), x, hn::Set(d, 0.5f));
+  return hn::Min(hn::Set(d, 1.0f), hn::Max(hn::Zero(d), t));
+}
+
 // NaN goes through every activation unchanged, as in std::. The template form
 // lets the register-tile epilogues compile without a branch per vector.
 template <Act A>
@@ -66,6 +73,8 @@ HWY_INLINE V ActivateT(D d, V x) {
   if constexpr (A == Act::relu) return hn::Max(hn::Zero(d), x);
   if constexpr (A == Act::elu) return Elu(d, x);
   if constexpr (A == Act::tanh) return Tanh(d, x);
+  if constexpr (A == Act::hardsigmoid) return HardSigmoid(d, x);
+  if constexpr (A == Act::hardswish) return hn::Mul(x, HardSigmoid(d, x));
   return x;
 }
 
@@ -75,6 +84,8 @@ HWY_INLINE V Activate(D d, V x, Act a) {
     case Act::relu: return hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::Zero(d), x);
     case Act::elu: return Elu(d, x);
     case Act::tanh: return Tanh(d, x);
+    case Act::hardswish: return hn::Mul(x, HardSigmoid(d, x));
+    case Act::hardsigmoid: return HardSigmoid(d, x);
   }
   return x;
 }

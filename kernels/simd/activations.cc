@@ -70,6 +70,8 @@ void BiasActRows(Act a, float* y, int64_t rows, int64_t cols, int64_t ld, const 
     case Act::relu: return BiasActRowsA<Act::relu>(y, rows, cols, ld, col_bias, row_bias);
     case Act::elu: return BiasActRowsA<Act::elu>(y, rows, cols, ld, col_bias, row_bias);
     case Act::tanh: return BiasActRowsA<Act::tanh>(y, rows, cols, ld, col_bias, row_bias);
+    case Act::hardswish: return BiasActRowsA<Act::hardswish>(y, rows, cols, ld, col_bias, row_bias);
+    case Act::hardsigmoid: return BiasActRowsA<Act::hardsigmoid>(y, rows, cols, ld, col_bias, row_bias);
   }
 }
 

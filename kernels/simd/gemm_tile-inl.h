@@ -91,6 +91,10 @@ HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int6
     case Act::relu: return GemmTile<kMR, Act::relu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
     case Act::elu: return GemmTile<kMR, Act::elu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
     case Act::tanh: return GemmTile<kMR, Act::tanh>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::hardswish:
+      return GemmTile<kMR, Act::hardswish>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::hardsigmoid:
+      return GemmTile<kMR, Act::hardsigmoid>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
   }
 }
 

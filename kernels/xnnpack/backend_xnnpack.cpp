@@ -80,11 +80,15 @@ class XnnPrepared final : public StagedPrepared {
       if (s.act == Act::elu) {
         check(xnn_create_elu_nc_f32(c.oc, c.oc, c.oc, 1.f, 0, &a), "create elu");
         impl = "xnn_elu_nc_f32 (separate operator)";
+      } else if (s.act == Act::hardswish) {
+        check(xnn_create_hardswish_nc_f32(c.oc, c.oc, c.oc, 0, &a), "create hardswish");
+        impl = "xnn_hardswish_nc_f32 (separate operator)";
       } else if (s.act == Act::relu) {
         check(xnn_create_clamp_nc_f32(c.oc, c.oc, c.oc, 0.f, std::numeric_limits<float>::infinity(), 0, &a), "create clamp");
         impl = "xnn_clamp_nc_f32 (separate operator)";
       } else {
-        impl = "act_tanh__" + simd::isa() + " (convbench's pass; no f32 tanh in this XNNPACK)";
+        impl = "act_" + std::string(to_string(s.act)) + "__" + simd::isa() +
+               " (convbench's pass; this XNNPACK has no f32 operator for it)";
       }
       acts_[i].reset(a);
       steps_.push_back({act_name(i), StepType::activation, impl,
@@ -117,11 +121,13 @@ class XnnPrepared final : public StagedPrepared {
     float* y = out(i);
     if (!acts_[i]) {
       const int64_t oc = stages_[i].conv.oc;
-      simd::bias_act_rows(Act::tanh, y, rows, oc, oc, nullptr, nullptr);
+      simd::bias_act_rows(stages_[i].act, y, rows, oc, oc, nullptr, nullptr);
       return;
     }
     if (stages_[i].act == Act::elu)
       check(xnn_setup_elu_nc_f32(acts_[i].get(), rows, y, y, pool_.get()), "setup elu");
+    else if (stages_[i].act == Act::hardswish)
+      check(xnn_setup_hardswish_nc_f32(acts_[i].get(), rows, y, y, pool_.get()), "setup hardswish");
     else
       check(xnn_setup_clamp_nc_f32(acts_[i].get(), rows, y, y, pool_.get()), "setup clamp");
     check(xnn_run_operator(acts_[i].get(), pool_.get()), "run activation");

@@ -4,6 +4,7 @@
 // is the table in the README). Infinities, NaN and denormals included.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,8 @@ double want(Act a, float x) {
     case Act::relu: return v < 0 ? 0.0 : v;
     case Act::elu: return v > 0 ? v : std::expm1(v);
     case Act::tanh: return std::tanh(v);
+    case Act::hardsigmoid: return std::min(1.0, std::max(0.0, v / 6 + 0.5));
+    case Act::hardswish: return v * std::min(1.0, std::max(0.0, v / 6 + 0.5));
     case Act::none: return v;
   }
   return v;
@@ -88,6 +91,38 @@ TEST(Activations, StridedSweepWithinTheDocumentedBounds) {
   EXPECT_LE(t.ulp, 4.0) << "tanh worst at " << t.at_ulp;
   std::printf("  %s: relu %.2f ulp, elu %.2f ulp (at %g, abs %.3g), tanh %.2f ulp (at %g, abs %.3g)\n",
               simd::isa().c_str(), r.ulp, e.ulp, e.at_ulp, e.abs, t.ulp, t.at_ulp, t.abs);
+}
+
+// Hard-sigmoid and hard-swish: one FMA with 1/6 rounded to float, and clamps.
+// Near x = -3 the sum cancels, so the bound is absolute, scaled by |x|: 3e-7
+// max(1, |x|), about 2.5 float ulps at 1. Exact outside (-3, 3); NaN passes.
+TEST(Activations, HardActivationsWithinFloatRounding) {
+  std::vector<float> x;
+  for (uint64_t b = 0; b < (uint64_t{1} << 32); b += 251) {
+    uint32_t u = static_cast<uint32_t>(b);
+    float f;
+    std::memcpy(&f, &u, 4);
+    if (std::isfinite(f)) x.push_back(f);
+  }
+  for (float f : {-3.f, 3.f, 0.f, -0.f, std::nextafter(-3.f, 0.f), std::nextafter(3.f, 0.f)}) x.push_back(f);
+  for (Act a : {Act::hardsigmoid, Act::hardswish}) {
+    std::vector<float> y = x;
+    simd::act_inplace(a, y.data(), static_cast<int64_t>(y.size()));
+    double worst = 0;
+    float at = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double e = want(a, x[i]);
+      const double err = std::fabs(y[i] - e) / std::max(1.0, std::fabs(static_cast<double>(x[i])));
+      if (err > worst) worst = err, at = x[i];
+      if (std::fabs(x[i]) >= 3) ASSERT_EQ(y[i], static_cast<float>(e)) << to_string(a) << "(" << x[i] << ")";
+    }
+    EXPECT_LE(worst, 3e-7) << to_string(a) << " worst at " << at;
+    float nan = std::numeric_limits<float>::quiet_NaN();
+    simd::act_inplace(a, &nan, 1);
+    EXPECT_TRUE(std::isnan(nan)) << to_string(a) << " of NaN";
+    std::printf("  %s %s: worst error %.3g x max(1, |x|) at %g\n", simd::isa().c_str(),
+                std::string(to_string(a)).c_str(), worst, at);
+  }
 }
 
 TEST(Activations, DISABLED_FullSweep) {
