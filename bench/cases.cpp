@@ -88,6 +88,9 @@ std::string bench_flags_help() {
   --networks=FILE,...  network files (bench/networks/*.net) instead of single
                        layers: one case per network x backend x precision x
                        layout x fusion x threads
+  --runner-overhead    time the network runner alone: every step of the
+                       networks (--networks, default the study's normal/relu)
+                       does nothing; reports ns_per_step
   --act-each           activation after every stage
   --bias               a bias per stage
   --cold-cache[=MODE]  io (default): rotate input/output buffers larger than the
@@ -171,6 +174,8 @@ BenchOptions parse_bench_flags(const std::vector<std::string>& args,
       if (o.networks.empty()) throw Error("--networks needs at least one file");
     } else if (name == "--seed") {
       o.seed = static_cast<uint64_t>(parse_int(name, need(), 0, 1 << 30));
+    } else if (name == "--runner-overhead") {
+      flag_only(), o.runner_overhead = true;
     } else if (name == "--models") {
       flag_only(), o.models = true;
     } else if (name == "--cold-cache") {

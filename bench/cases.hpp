@@ -23,6 +23,7 @@ struct BenchOptions {
   bool models = false;  // the phone study's 12 networks instead of single layers
   std::vector<Model> networks;  // --networks: network files instead of single layers
   std::vector<std::string> network_files;  // their paths, as given
+  bool runner_overhead = false;  // the runner alone, on empty steps
   // benchdnn's notion: io rotates input/output buffers, wei prepared copies of
   // the layer (so weights come from memory), all both.
   enum class Cold { none, io, wei, all } cold = Cold::none;

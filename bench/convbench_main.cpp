@@ -264,6 +264,21 @@ void run_model(benchmark::State& state, const BenchCase& c) {
                  std::to_string(r->execs().size()) + " steps");
 }
 
+// The runner alone: every convolution and join an empty step.
+void run_overhead(benchmark::State& state, const Model& m) {
+  set_threads(1);
+  ModelRunner r(m, empty_backend(), RunConfig{}, g_opts.seed);
+  r.run();
+  for (auto _ : state) {
+    r.run();
+    benchmark::ClobberMemory();
+  }
+  using C = benchmark::Counter;
+  const double steps = static_cast<double>(r.execs().size());
+  state.counters["steps"] = steps;
+  state.counters["ns_per_step"] = C(steps * 1e-9, C::kIsIterationInvariantRate | C::kInvert);
+}
+
 std::string read_first_line(const char* path) {
   std::ifstream in(path);
   std::string s;
@@ -370,7 +385,18 @@ int main(int argc, char** argv) {
   int gb_argc = static_cast<int>(gb_argv.size());
   benchmark::Initialize(&gb_argc, gb_argv.data());
   if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return 2;
-  bool listing = false;
+  if (g_opts.runner_overhead) {
+    std::vector<Model> nets = g_opts.networks;
+    if (nets.empty()) nets.push_back(study_model(Kind::normal, Act::relu, 3));
+    for (const Model& m : nets)
+      benchmark::RegisterBenchmark(("runner/" + m.name + "/empty").c_str(), run_overhead, m)
+          ->UseRealTime()
+          ->Unit(benchmark::kNanosecond);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+  }
+    bool listing = false;
   for (const std::string& a : rest) listing |= a.rfind("--benchmark_list_tests", 0) == 0 && a != "--benchmark_list_tests=false";
   for (const BenchCase& c : cases) {
     auto* bm = c.is_model ? benchmark::RegisterBenchmark(c.name.c_str(), run_model, c)

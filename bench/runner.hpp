@@ -24,6 +24,10 @@ LayerData network_layer_data(const Layer& l, uint64_t seed);
 // NCHW order like make_input so that both layouts hold the same tensor.
 std::vector<float> network_tensor(const Dims& d, Layout layout, uint64_t seed, size_t node);
 
+// Prepares every convolution (and the runner every join) as one step that does
+// nothing: a network run on it costs what the runner itself costs.
+const Backend& empty_backend();
+
 class ModelRunner {
  public:
   // One executed node: a convolution's prepared layer or a join's single step.
