@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The hand-written kernels against oneDNN on the cases the kernels issue names,
+# The hand-written kernels against oneDNN on the cases the kernels issues name
+# (bench/shapes/network_layers.txt: the layer classes of whole networks),
 # ReLU (ACTS=elu,tanh for the others), 1 and 2 threads (THREADS=1,2,4,... for a
 # scaling run), medians of 5 repetitions (REPS): writes results/race-<timestamp>/
 # (JSON, and tools/report's vs_onednn.csv) and prints the ratio table.
@@ -18,6 +19,8 @@ run normal --kinds=normal --backends=onednn,hand_nhwc --k=1,3,5,7,9
 run dw_stage --kinds=normal --backends=onednn,hand_nhwc --shape=g64mb1ic64ih56oc64oh56kh3 --k=3,4,5,6,7,8,9
 run pw_stage --kinds=normal --backends=onednn,hand_nhwc --shape=mb1ic64ih56oc128oh56kh1
 run fused_block --kinds=depthwise --backends=onednn,hand_fused_nhwc,hand_nhwc --k=3,5,7
+# The layer classes of whole networks (stems, small pointwise and depthwise, odd channels).
+run network_layers --kinds=normal --backends=onednn,hand_nhwc --shapes=bench/shapes/network_layers.txt
 tools/report "$out" >/dev/null
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($(nproc) cores)"
 /usr/bin/python3 - "$out/vs_onednn.csv" <<'PY'
