@@ -127,6 +127,10 @@ TEST_P(BackendTest, MatchesReference) {
           for (Precision prec : {Precision::f32, Precision::bf16, Precision::int8})
             for (bool fuse : {true, false}) {
               if (!fuse && act == Act::none) continue;
+              // The hard activations share the epilogues' code paths with ELU and
+              // tanh: an odd and an even kernel (held-input and streamed tiles,
+              // symmetric and asymmetric padding) cover them at a third of the cost.
+              if ((act == Act::hardswish || act == Act::hardsigmoid) && k != 3 && k != 4) continue;
               Layer l;
               l.kind = kind, l.shape = shape, l.act = act;
               l.act_each = (k + bi) % 2 == 0;
