@@ -151,7 +151,8 @@ __attribute__((target("amx-tile,amx-bf16,amx-int8"))) double amx_kernel(long ite
 
 volatile double g_sink;
 
-// Best of 7 of `ops_per_iter` operations per iteration on every thread.
+// Best of 7 (a VM's neighbours only ever slow a run down) of `ops_per_iter`
+// operations per iteration on every thread.
 double measure_rate(int threads, double (*kernel)(long), double ops_per_iter) {
   const long iters = 20'000'000;
   double best = 0;
@@ -212,17 +213,8 @@ double measure_peak(int threads, std::string& isa) {
   if (__builtin_cpu_supports("avx512f")) kernel = fma_avx512, lanes = 16, isa = "avx512f";
   else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
     kernel = fma_avx2, lanes = 8, isa = "avx2";
-  const long iters = 20'000'000;
-  double best = 0;
-  // Best of 7: a VM's neighbours only ever slow a run down.
-  for (int rep = 0; rep < 7; ++rep) {
-    const auto t0 = clock_type::now();
-#pragma omp parallel num_threads(threads)
-    { g_sink = kernel(iters); }
-    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-    best = std::max(best, threads * static_cast<double>(iters) * 16 * lanes * 2 / s / 1e9);
-  }
-  return best;
+  // 16 chains of `lanes`-wide FMAs, 2 FLOP each.
+  return measure_rate(threads, kernel, 16.0 * lanes * 2);
 }
 
 double measure_triad(int threads) {
