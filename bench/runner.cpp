@@ -143,17 +143,22 @@ ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg,
   if (model_.order.empty()) model_.validate();
   if (std::string why = b.unavailable(); !why.empty())
     throw Error("backend " + std::string(b.name()) + " is unavailable: " + why);
+  // Chained int8 runs each convolution as int8 does; only the tensors between differ.
+  const bool chained = cfg.precision == Precision::int8_chained;
+  RunConfig layer_cfg = cfg;
+  if (chained) layer_cfg.precision = Precision::int8;
   const std::vector<Node>& nodes = model_.nodes;
   for (const Node& n : nodes)
     if (n.op == NodeOp::conv)
-      if (std::string why = b.refuse(n.layer, cfg); !why.empty())
+      if (std::string why = b.refuse(n.layer, layer_cfg); !why.empty())
         throw Error("backend " + std::string(b.name()) + " refuses " + n.name + " (" +
                     n.layer.str() + ") " + cfg.str() + ": " + why);
 
   // Buffer plan: inputs, markers and outputs keep theirs; every other tensor
   // takes the smallest free buffer that holds it and gives it back after its
   // last reader (a node's output is taken before its inputs are given back, so
-  // it never shares a buffer with one of them).
+  // it never shares a buffer with one of them). Chained int8 keeps its
+  // intermediates in the backend's own tensors: only the kept ones are f32.
   std::vector<size_t> last_reader(nodes.size(), 0), pos(nodes.size());
   for (size_t t = 0; t < model_.order.size(); ++t) pos[model_.order[t]] = t;
   for (size_t i = 0; i < nodes.size(); ++i)
@@ -169,6 +174,7 @@ ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg,
     const size_t i = model_.order[t];
     const auto need = static_cast<size_t>(elems(nodes[i].dims));
     bytes_unshared_ += static_cast<int64_t>(need * sizeof(float));
+    if (chained && !keep[i]) continue;
     int best = -1;
     if (!keep[i])
       for (int f : free_list)
@@ -181,7 +187,7 @@ ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg,
     }
     buf_of_[i] = best;
     for (size_t j : model_.in[i])
-      if (!keep[j] && last_reader[j] == t &&
+      if (!keep[j] && buf_of_[j] >= 0 && last_reader[j] == t &&
           std::find(free_list.begin(), free_list.end(), buf_of_[j]) == free_list.end())
         free_list.push_back(buf_of_[j]);
   }
@@ -191,31 +197,52 @@ ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg,
   }
 
   // int8: static calibration of the network as a whole, as post-training
-  // quantisation does it: each convolution's input range from an f32 run of
-  // the same network on other inputs, widened by half (the benchmark's input is
-  // not among them); a layer calibrated on its own would assume the input
-  // generator's range, which a deep layer's input need not have.
+  // quantisation does it: each tensor's range from an f32 run of the same
+  // network on other inputs (the benchmark's input is not among them), widened
+  // by half where it is used; a layer calibrated on its own would assume the
+  // input generator's range, which a deep layer's input need not have.
   std::vector<float> ranges(nodes.size(), 0.f);
-  if (cfg.precision == Precision::int8)
+  if (cfg.precision == Precision::int8 || chained)
     ranges = ModelRunner(model_, b, RunConfig{cfg.layout, Precision::f32, true}, seed)
-                 .conv_input_ranges(4);
+                 .tensor_ranges(4);
 
   auto buf = [&](size_t node) { return bufs_[static_cast<size_t>(buf_of_[node])].data(); };
+  auto conv_data = [&](size_t i) {
+    LayerData data = network_layer_data(nodes[i].layer, seed + 1 + i);
+    data.input_range = 1.5f * ranges[model_.in[i][0]];
+    return data;
+  };
+  for (size_t i : model_.order) {
+    const Node& n = nodes[i];
+    if (n.op == NodeOp::input || n.op == NodeOp::shape) {
+      const std::vector<float> v = network_tensor(n.dims, cfg.layout, seed, i);
+      std::copy(v.begin(), v.end(), buf(i));
+    }
+  }
+  if (chained) {
+    Backend::NetworkData nd;
+    nd.layers.resize(nodes.size());
+    nd.range = ranges;
+    nd.f32.assign(nodes.size(), nullptr);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (keep[i]) nd.f32[i] = buf(i);
+      if (nodes[i].op == NodeOp::conv) nd.layers[i] = conv_data(i);
+    }
+    auto plan = b.prepare_network(model_, cfg, nd);
+    if (plan.empty())
+      throw Error("backend " + std::string(b.name()) + " has no " +
+                  std::string(to_string(cfg.precision)) + " mode (oneDNN has)");
+    for (auto& [node, p] : plan) execs_.push_back({node, std::move(p), nullptr, nullptr});
+    return;
+  }
   for (size_t i : model_.order) {
     const Node& n = nodes[i];
     switch (n.op) {
       case NodeOp::input:
-      case NodeOp::shape: {
-        const std::vector<float> v = network_tensor(n.dims, cfg.layout, seed, i);
-        std::copy(v.begin(), v.end(), buf(i));
+      case NodeOp::shape: break;
+      case NodeOp::conv:
+        execs_.push_back({i, b.prepare(n.layer, cfg, conv_data(i)), buf(model_.in[i][0]), buf(i)});
         break;
-      }
-      case NodeOp::conv: {
-        LayerData data = network_layer_data(n.layer, seed + 1 + i);
-        data.input_range = 1.5f * ranges[i];
-        execs_.push_back({i, b.prepare(n.layer, cfg, data), buf(model_.in[i][0]), buf(i)});
-        break;
-      }
       case NodeOp::add:
       case NodeOp::concat: {
         std::vector<const float*> ins;
@@ -242,23 +269,27 @@ void ModelRunner::run_timed(std::vector<std::vector<double>>& seconds) {
     execs_[k].p->run_timed(execs_[k].src, execs_[k].dst, seconds[k]);
 }
 
-std::vector<float> ModelRunner::conv_input_ranges(int draws) {
+std::vector<float> ModelRunner::tensor_ranges(int draws) {
   std::vector<float> range(model_.nodes.size(), 0.f);
+  auto widen = [&](size_t node, const float* x) {
+    const int64_t n = elems(model_.nodes[node].dims);
+    float m = range[node];
+    for (int64_t k = 0; k < n; ++k) m = std::max(m, std::fabs(x[k]));
+    range[node] = m;
+  };
   for (int draw = 0; draw < draws; ++draw) {
-    for (size_t i = 0; i < model_.nodes.size(); ++i)
+    for (size_t i = 0; i < model_.nodes.size(); ++i) {
+      float* x = bufs_[static_cast<size_t>(buf_of_[i])].data();
       if (model_.nodes[i].op == NodeOp::input) {
         const std::vector<float> v =
             network_tensor(model_.nodes[i].dims, layout_, seed_ ^ (0xCA11B0u + draw), i);
-        std::copy(v.begin(), v.end(), bufs_[static_cast<size_t>(buf_of_[i])].data());
+        std::copy(v.begin(), v.end(), x);
       }
+      if (model_.nodes[i].op == NodeOp::input || model_.nodes[i].op == NodeOp::shape) widen(i, x);
+    }
     for (Exec& e : execs_) {
-      if (model_.nodes[e.node].op == NodeOp::conv) {
-        const int64_t n = elems(model_.nodes[model_.in[e.node][0]].dims);
-        float m = range[e.node];
-        for (int64_t k = 0; k < n; ++k) m = std::max(m, std::fabs(e.src[k]));
-        range[e.node] = m;
-      }
       e.p->run(e.src, e.dst);
+      widen(e.node, e.dst);
     }
   }
   return range;

@@ -53,10 +53,10 @@ class ModelRunner {
   int64_t activation_bytes() const { return bytes_; }
   int64_t activation_bytes_unshared() const { return bytes_unshared_; }
 
-  // Per node, the largest |input| each convolution sees over `draws` network
-  // inputs other than the benchmark's (zero for other nodes): the ranges a
-  // static int8 calibration of the whole network needs. Overwrites the tensors.
-  std::vector<float> conv_input_ranges(int draws);
+  // Per node, the largest |value| of its output tensor over `draws` network
+  // inputs other than the benchmark's: the ranges a static int8 calibration of
+  // the whole network needs. Overwrites the tensors.
+  std::vector<float> tensor_ranges(int draws);
 
  private:
   uint64_t seed_;

@@ -15,7 +15,11 @@
 
 namespace convbench {
 
-enum class Precision { f32, bf16, int8 };
+// int8: every convolution quantises its f32 input and dequantises its output
+// (the reorders are the point); int8_chained: a network keeps s8/u8 tensors
+// from layer to layer, with reorders only at its inputs and outputs (networks
+// only, on backends that implement prepare_network).
+enum class Precision { f32, bf16, int8, int8_chained };
 std::string_view to_string(Precision p);
 Precision parse_precision(std::string_view s);  // throws Error
 
@@ -106,6 +110,8 @@ class StagedPrepared : public Prepared {
   std::vector<Buffer> tmp_;  // the output of every stage but the last
 };
 
+struct Model;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -116,6 +122,23 @@ class Backend {
   virtual std::string refuse(const Layer& l, const RunConfig& cfg) const = 0;
   virtual std::unique_ptr<Prepared> prepare(const Layer& l, const RunConfig& cfg,
                                             const LayerData& data) const = 0;
+
+  // A whole network prepared at once, for configurations whose tensors between
+  // layers are the backend's own (int8_chained). The runner gives, per node,
+  // the layer data (convolutions), the largest |value| the node's output took
+  // in calibration, and its f32 buffer where the network reads or returns one
+  // (inputs, markers, outputs; null elsewhere). The result is what the runner
+  // executes in order: (node, prepared), run with null src and dst. Empty: the
+  // backend prepares layer by layer only.
+  struct NetworkData {
+    std::vector<LayerData> layers;
+    std::vector<float> range;
+    std::vector<float*> f32;
+  };
+  virtual std::vector<std::pair<size_t, std::unique_ptr<Prepared>>> prepare_network(
+      const Model& m, const RunConfig& cfg, const NetworkData& data) const {
+    return {};
+  }
   // Library name and version, e.g. "oneDNN 2.6.3"; empty for our own code.
   virtual std::string version() const { return {}; }
   // Called by set_threads(); for libraries with their own thread pools.

@@ -54,7 +54,8 @@ struct Model {
   // cycle, shapes that disagree along an edge, a join of different sizes,
   // concat channels that do not add up, no input or no convolution.
   void validate();
-  // Nodes no other node reads: the network's outputs, in file order.
+  // Computed nodes that no node reads, and those an unread shape marker names
+  // (its data is drawn, not computed): the network's outputs, in file order.
   std::vector<size_t> outputs() const;
   // The canonical text form; parse_network(str()) gives the same graph.
   std::string str() const;

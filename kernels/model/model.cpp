@@ -192,12 +192,22 @@ void Model::validate() {
 }
 
 std::vector<size_t> Model::outputs() const {
+  // A marker's data is drawn, not computed: an unread marker (a network that
+  // ends in a pooling) stands for the computed tensor it names, which is then
+  // the output.
   std::vector<bool> read(nodes.size(), false);
   for (const auto& v : in)
     for (size_t j : v) read[j] = true;
+  std::vector<bool> is_out(nodes.size(), false);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (read[i] || nodes[i].op == NodeOp::input) continue;
+    size_t j = i;
+    while (nodes[j].op == NodeOp::shape && !in[j].empty()) j = in[j][0];
+    if (nodes[j].op != NodeOp::input && nodes[j].op != NodeOp::shape) is_out[j] = true;
+  }
   std::vector<size_t> out;
   for (size_t i = 0; i < nodes.size(); ++i)
-    if (!read[i] && nodes[i].op != NodeOp::input) out.push_back(i);
+    if (is_out[i]) out.push_back(i);
   return out;
 }
 

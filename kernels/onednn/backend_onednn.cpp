@@ -12,6 +12,7 @@
 
 #include "convbench/backend.hpp"
 #include "convbench/reference.hpp"
+#include "kernels/onednn/network_int8.hpp"
 #include "kernels/onednn/util.hpp"
 
 namespace convbench {
@@ -42,7 +43,7 @@ class OnednnPlan {
       : cfg_(cfg), mode_(mode) {
     const std::vector<Stage> st = l.stages();
     std::vector<float> calib_max;  // int8: max |x| at each stage input
-    if (cfg.precision == Precision::int8 && data) calib_max = calibrate(l, *data);
+    if (cfg.precision == Precision::int8 && data) calib_max = stage_input_ranges(l, *data);
     if (cfg.precision == Precision::int8 && !data) calib_max.assign(st.size(), 1.f);
     for (size_t i = 0; i < st.size(); ++i) {
       StagePlan sp{st[i], {}, dt::f32, dt::f32, 1.f, {}};
@@ -53,7 +54,8 @@ class OnednnPlan {
           sp.src_dt = dt::bf16;
           sp.dst_dt = last ? dt::f32 : dt::bf16;
           break;
-        case Precision::int8: {
+        case Precision::int8:
+        case Precision::int8_chained: {  // refused per layer: a network mode
           // u8 where the input is known non-negative (after a ReLU), s8 otherwise:
           // oneDNN 2.6 has no zero-point support in its fast int8 convolutions.
           const bool nonneg = i > 0 && st[i - 1].act == Act::relu;
@@ -103,50 +105,6 @@ class OnednnPlan {
         dnnl::prop_kind::forward_inference, algorithm::convolution_direct, src, wei, bias, dst,
         {c.sh, c.sw}, {c.dh, c.dw}, {c.ph, c.pw}, {c.pb, c.pr});
     return dnnl::convolution_forward::primitive_desc(d, attr, engine());
-  }
-
-  // Static calibration, as post-training quantisation does it: the range of each
-  // stage's input, with the layer's weights, over a few calibration inputs drawn
-  // like (but not equal to) the benchmark's inputs. The maximum of an
-  // intermediate varies by 30 % and more between draws, and clipping costs far
-  // more accuracy than a coarser scale, so the range is widened by half, but
-  // never beyond the analytic bound |bias| + sum |w| * (input bound), which no
-  // input can exceed (every activation here has |act(x)| <= |x|).
-  static std::vector<float> calibrate(const Layer& l, const LayerData& data) {
-    const std::vector<Stage> st = l.stages();
-    std::vector<float> seen(st.size(), 0.f);
-    for (uint64_t draw = 0; draw < 8; ++draw) {
-      std::vector<float> x = make_input(l, Layout::nchw, 0xCA11B0 + draw);
-      // A network's layer sees its own range: the draws scaled to it.
-      if (data.input_range > 0) {
-        const float s = data.input_range / max_abs(x.data(), static_cast<int64_t>(x.size()));
-        for (float& v : x) v *= s;
-      }
-      seen[0] = std::max(seen[0], max_abs(x.data(), static_cast<int64_t>(x.size())));
-      for (size_t i = 0; i + 1 < st.size(); ++i) {
-        std::vector<float> y(static_cast<size_t>(st[i].conv.dst_elems()));
-        conv_ref(st[i].conv, Layout::nchw, x.data(), data.weights[i].data(),
-                 st[i].bias ? data.biases[i].data() : nullptr, y.data());
-        act_ref(st[i].act, y.data(), st[i].conv.dst_elems());
-        seen[i + 1] = std::max(seen[i + 1], max_abs(y.data(), static_cast<int64_t>(y.size())));
-        x.swap(y);
-      }
-    }
-    std::vector<float> range = {seen[0]};  // the input generator's range is exact
-    float bound = seen[0];
-    for (size_t i = 0; i + 1 < st.size(); ++i) {
-      const ConvDesc& c = st[i].conv;
-      const int64_t per_oc = c.icg() * c.kh * c.kw;
-      float next = 0.f;
-      for (int64_t o = 0; o < c.oc; ++o) {
-        float sum = st[i].bias ? std::fabs(data.biases[i][o]) : 0.f;
-        for (int64_t j = 0; j < per_oc; ++j) sum += std::fabs(data.weights[i][o * per_oc + j]) * bound;
-        next = std::max(next, sum);
-      }
-      bound = next;
-      range.push_back(std::min(bound, 1.5f * seen[i + 1]));
-    }
-    return range;
   }
 
   RunConfig cfg_;
@@ -305,6 +263,8 @@ class OnednnBackend final : public Backend {
   }
   std::string refuse(const Layer& l, const RunConfig& cfg) const override {
     l.stages();
+    if (cfg.precision == Precision::int8_chained)
+      return "int8_chained is a network mode (convbench --networks, convbench-profile --network)";
     if (cfg.precision == Precision::bf16 && !has_bf16())
       return "this CPU has no bf16 support (oneDNN's isa is " +
              isa_name(dnnl::get_effective_cpu_isa()) + ")";
@@ -325,6 +285,20 @@ class OnednnBackend final : public Backend {
   std::unique_ptr<Prepared> prepare(const Layer& l, const RunConfig& cfg,
                                     const LayerData& data) const override {
     return std::make_unique<OnednnPrepared>(l, cfg, mode_, data);
+  }
+  // Chained int8 keeps its tensors in NHWC between layers whatever the mode,
+  // so only the entry with oneDNN's own layouts offers it.
+  std::vector<std::pair<size_t, std::unique_ptr<Prepared>>> prepare_network(
+      const Model& m, const RunConfig& cfg, const NetworkData& data) const override {
+    if (cfg.precision != Precision::int8_chained || mode_ != LayoutMode::any) return {};
+    if (!cfg.fuse_act)
+      throw Error("int8_chained fuses every activation into its convolution or join; "
+                  "unfused activations are a dequant-mode (int8) comparison");
+    try {
+      return prepare_chained_int8(m, cfg, data);
+    } catch (const dnnl::error& e) {
+      throw Error(std::string("oneDNN cannot create a chained int8 primitive: ") + e.what());
+    }
   }
 
  private:

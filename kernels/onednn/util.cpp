@@ -1,5 +1,8 @@
 #include "kernels/onednn/util.hpp"
 
+#include "convbench/data.hpp"
+#include "convbench/reference.hpp"
+
 #include <oneapi/dnnl/dnnl_debug.h>
 
 #include <algorithm>
@@ -71,9 +74,13 @@ float eltwise_beta(Act a) { return a == Act::hardsigmoid ? 0.5f : 0.f; }
 
 // oneDNN 2.6 has hardswish but no hardsigmoid: that is x/6 + 1/2 clipped to
 // [0, 1], two eltwise post-ops (or two primitives when not fused).
-void append_act(dnnl::post_ops& po, Act a) {
-  po.append_eltwise(1.f, eltwise_alg(a), eltwise_alpha(a), eltwise_beta(a));
-  if (a == Act::hardsigmoid) po.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 1.f);
+void append_act(dnnl::post_ops& po, Act a, float scale) {
+  if (a == Act::hardsigmoid) {
+    po.append_eltwise(1.f, eltwise_alg(a), eltwise_alpha(a), eltwise_beta(a));
+    po.append_eltwise(scale, algorithm::eltwise_clip, 0.f, 1.f);
+    return;
+  }
+  po.append_eltwise(scale, eltwise_alg(a), eltwise_alpha(a), eltwise_beta(a));
 }
 
 tag user_tag(Layout l) { return l == Layout::nchw ? tag::nchw : tag::nhwc; }
@@ -89,5 +96,48 @@ float max_abs(const float* p, int64_t n) {
   return m > 0.f ? m : 1.f;
 }
 
+// Static calibration, as post-training quantisation does it: the range of each
+// stage's input, with the layer's weights, over a few calibration inputs drawn
+// like (but not equal to) the benchmark's inputs. The maximum of an
+// intermediate varies by 30 % and more between draws, and clipping costs far
+// more accuracy than a coarser scale, so the range is widened by half, but
+// never beyond the analytic bound |bias| + sum |w| * (input bound), which no
+// input can exceed (every activation here has |act(x)| <= |x|).
+std::vector<float> stage_input_ranges(const Layer& l, const LayerData& data) {
+  const std::vector<Stage> st = l.stages();
+  std::vector<float> seen(st.size(), 0.f);
+  for (uint64_t draw = 0; draw < 8; ++draw) {
+    std::vector<float> x = make_input(l, Layout::nchw, 0xCA11B0 + draw);
+    // A network's layer sees its own range: the draws scaled to it.
+    if (data.input_range > 0) {
+      const float s = data.input_range / max_abs(x.data(), static_cast<int64_t>(x.size()));
+      for (float& v : x) v *= s;
+    }
+    seen[0] = std::max(seen[0], max_abs(x.data(), static_cast<int64_t>(x.size())));
+    for (size_t i = 0; i + 1 < st.size(); ++i) {
+      std::vector<float> y(static_cast<size_t>(st[i].conv.dst_elems()));
+      conv_ref(st[i].conv, Layout::nchw, x.data(), data.weights[i].data(),
+               st[i].bias ? data.biases[i].data() : nullptr, y.data());
+      act_ref(st[i].act, y.data(), st[i].conv.dst_elems());
+      seen[i + 1] = std::max(seen[i + 1], max_abs(y.data(), static_cast<int64_t>(y.size())));
+      x.swap(y);
+    }
+  }
+  std::vector<float> range = {seen[0]};  // the input generator's range is exact
+  float bound = seen[0];
+  for (size_t i = 0; i + 1 < st.size(); ++i) {
+    const ConvDesc& c = st[i].conv;
+    const int64_t per_oc = c.icg() * c.kh * c.kw;
+    float next = 0.f;
+    for (int64_t o = 0; o < c.oc; ++o) {
+      float sum = st[i].bias ? std::fabs(data.biases[i][o]) : 0.f;
+      for (int64_t j = 0; j < per_oc; ++j) sum += std::fabs(data.weights[i][o * per_oc + j]) * bound;
+      next = std::max(next, sum);
+    }
+    bound = next;
+    range.push_back(std::min(bound, 1.5f * seen[i + 1]));
+  }
+  return range;
+}
 
 }  // namespace convbench::onednn

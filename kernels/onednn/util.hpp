@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "convbench/data.hpp"
 #include "convbench/layer.hpp"
 
 namespace convbench::onednn {
@@ -17,10 +18,14 @@ std::string fmt(const dnnl::memory::desc& md);
 dnnl::algorithm eltwise_alg(Act a);
 float eltwise_alpha(Act a);
 float eltwise_beta(Act a);
-// The activation as post-ops (hardsigmoid, which oneDNN 2.6 lacks, as two).
-void append_act(dnnl::post_ops& po, Act a);
+// The activation as post-ops (hardsigmoid, which oneDNN 2.6 lacks, as two),
+// the result multiplied by `scale`.
+void append_act(dnnl::post_ops& po, Act a, float scale = 1.f);
 dnnl::memory::format_tag user_tag(Layout l);
 dnnl::memory::dims weight_dims(const ConvDesc& c);
 float max_abs(const float* p, int64_t n);  // 1 for an all-zero array
+
+// Static calibration of one layer: the largest |x| at each stage's input.
+std::vector<float> stage_input_ranges(const Layer& l, const LayerData& data);
 
 }  // namespace convbench::onednn

@@ -38,6 +38,10 @@ TEST(Model, ParsesAndPrintsBack) {
   EXPECT_EQ(m.outputs(), std::vector<size_t>{10});
   const Model again = parse_network(m.str(), "again");
   EXPECT_EQ(again.str(), m.str());
+  // A network that ends in a pooling marker: the output is the convolution the
+  // marker names (the marker's own data is drawn, so comparing it proves nothing).
+  const Model pooled = parse_network(std::string(kNet) + "shape gap head 2x4x1x1 pool\n", "pooled.net");
+  EXPECT_EQ(pooled.outputs(), std::vector<size_t>{10});
 }
 
 TEST(Model, ChainsAreGraphs) {
@@ -133,7 +137,7 @@ TEST(ModelRunner, EveryBackendMatchesPlainLoopsOnAGraph) {
     const Dims& d = m.nodes[want[0].first].dims;
     const int64_t n = d[0] * d[1] * d[2] * d[3];
     for (const Backend* b : backends())
-      for (Precision prec : {Precision::f32, Precision::bf16, Precision::int8})
+      for (Precision prec : {Precision::f32, Precision::bf16, Precision::int8, Precision::int8_chained})
         for (int threads : {1, 3}) {
           const RunConfig cfg{layout, prec, true};
           set_threads(threads);
@@ -158,6 +162,33 @@ TEST(ModelRunner, EveryBackendMatchesPlainLoopsOnAGraph) {
   }
   set_threads(1);
   EXPECT_GE(checked, 20);
+}
+
+// Chained int8 on oneDNN: s8/u8 from layer to layer, so the only reorders are
+// the quantising ones at the input and the marker and the dequantising one at
+// the output; dequant-mode int8 has one per convolution and more. The output is
+// checked against plain loops above.
+TEST(ModelRunner, ChainedInt8ReordersOnlyAtTheEdges) {
+  const Model m = parse_network(kNet, "tiny.net");
+  auto reorders = [&](Precision p, Layout layout) {
+    ModelRunner r(m, find_backend("onednn"), {layout, p, true}, 7);
+    int n = 0;
+    for (const auto& e : r.execs())
+      for (const auto& st : e.p->steps()) n += st.type == StepType::reorder;
+    return n;
+  };
+  for (Layout layout : {Layout::nhwc, Layout::nchw}) {
+    const int chained = reorders(Precision::int8_chained, layout);
+    EXPECT_EQ(chained, 3) << to_string(layout);  // input, marker, output
+    EXPECT_GT(reorders(Precision::int8, layout), 7) << to_string(layout);  // one per convolution at least
+  }
+  // Refused where it has no meaning, with the reason.
+  try {
+    ModelRunner r(m, find_backend("hand_nhwc"), {Layout::nhwc, Precision::int8_chained, true}, 7);
+    ADD_FAILURE() << "hand_nhwc accepted int8_chained";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("int8"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ModelRunner, BuffersAreReusedAfterTheirLastReader) {
