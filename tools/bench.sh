@@ -5,17 +5,23 @@
 # An interrupted sweep keeps every finished file; `tools/bench.sh --resume [DIR]`
 # finishes only what is missing (in DIR, or the newest results folder).
 # Extra arguments after `--` go to build/bin/convbench.
+# `tools/bench.sh --studies [--resume [DIR]]` runs the OpenVINO studies' group
+# instead: every network of bench/networks/ profiled layer by layer on oneDNN
+# (f32, bf16, int8, int8_chained; NHWC and NCHW) and on the best hand-written
+# backend, one thread and all cores, into results/<time>-studies/, then
+# tools/studies writes the studies' tables beside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-resume="" extra=()
+resume="" extra=() studies=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --studies) studies=1 ;;
     --resume)
       resume=latest
       if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then resume=$2; shift; fi ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "bench.sh: error: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -31,9 +37,13 @@ cmake --preset release >/dev/null
 cmake --build --preset release
 
 if [ -n "$resume" ]; then
-  if [ "$resume" = latest ]; then
-    # The newest sweep folder (named by its UTC start time; race-* folders are not sweeps).
-    out=$(ls -d results/[0-9]*/ 2>/dev/null | sort | tail -n 1)
+  if [ "$resume" = latest ] && [ $studies = 1 ]; then
+    out=$(ls -d results/[0-9]*-studies/ 2>/dev/null | sort | tail -n 1)
+    [ -n "$out" ] || { echo "bench.sh: error: --resume: no studies folder to resume" >&2; exit 2; }
+  elif [ "$resume" = latest ]; then
+    # The newest sweep folder (named by its UTC start time; race-* and
+    # *-studies folders are not sweeps).
+    out=$(ls -d results/[0-9]*Z/ 2>/dev/null | sort | tail -n 1)
     [ -n "$out" ] || { echo "bench.sh: error: --resume: no results folder to resume" >&2; exit 2; }
   else
     out=$resume
@@ -42,6 +52,7 @@ if [ -n "$resume" ]; then
   out=${out%/}
 else
   out=results/$(date -u +%Y%m%dT%H%M%SZ)
+  [ $studies = 1 ] && out=$out-studies
   mkdir -p "$out"
 fi
 # One bench.sh per results folder: a second one would write the same files.
@@ -53,6 +64,61 @@ fi
 # Partial files of an interrupted run are never kept: a group is redone whole.
 rm -f "$out"/*.tmp
 trap 'rm -f "$out"/*.tmp "$out"/*.json.log' EXIT
+
+if [ $studies = 1 ]; then
+  # profile NAME ARGS...: one convbench-profile --json into $out/NAME.json,
+  # skipped when there; a configuration the backend refuses (bf16 on a CPU
+  # without it) is kept as {"skipped": why} so that --resume does not retry it.
+  all=$(nproc) n=0 ran=0 t0=$(date +%s)
+  nets=(bench/networks/*.net)
+  total=$(( ${#nets[@]} * 14 + 2 ))
+  profile() {
+    local name=$1; shift
+    n=$((n + 1))
+    local file="$out/$name.json"
+    [ -s "$file" ] && return 0
+    local rc=0
+    build/bin/convbench-profile --json --warmup 1 --min-time "${CONVBENCH_STUDY_SECONDS:-0.5}" \
+      --iters 30 "$@" >"$file.tmp" 2>"$file.log" || rc=$?
+    if [ $rc -ne 0 ] && grep -qE 'refuses|unavailable|no bf16|has no int8' "$file.log"; then
+      /usr/bin/python3 -c 'import json,sys; print(json.dumps({"skipped": sys.argv[1], "args": sys.argv[2:]}))' \
+        "$(tail -n 1 "$file.log")" "$@" >"$file.tmp"
+    elif [ $rc -ne 0 ]; then
+      echo "bench: $name failed:" >&2; tail -n 20 "$file.log" >&2; exit 1
+    fi
+    mv "$file.tmp" "$file"
+    rm -f "$file.log"
+    ran=$((ran + 1))
+    printf '[%d/%d] %-60s %4ds\n' "$n" "$total" "$name" $(( $(date +%s) - t0 ))
+  }
+  echo "bench: studies in $out ($all cores)"
+  for net in "${nets[@]}"; do
+    b=$(basename "$net" .net)
+    for prec in f32 bf16 int8 int8_chained; do
+      for layout in nhwc nchw; do
+        # Accuracy of the reduced precisions, against oneDNN f32 (itself checked
+        # against the reference by the tests): once per network and precision.
+        check=()
+        [ $prec != f32 ] && [ $layout = nhwc ] && check=(--check --check-backend onednn)
+        profile "${b}__onednn_${prec}_${layout}_t1" --network "$net" --backend onednn \
+          --precision $prec --layout $layout --threads 1 ${check[@]+"${check[@]}"}
+      done
+      profile "${b}__onednn_${prec}_nhwc_t$all" --network "$net" --backend onednn \
+        --precision $prec --layout nhwc --threads "$all"
+    done
+    for t in 1 "$all"; do
+      profile "${b}__hand_fused_nhwc_f32_nhwc_t$t" --network "$net" --backend hand_fused_nhwc \
+        --threads "$t"
+    done
+  done
+  # 004: h-swish fused against unfused, f32 and int8, MobileNetV3-Large.
+  for prec in f32 int8; do
+    profile "mobilenet_v3_large__onednn_${prec}_nhwc_t1_unfused" --unfused \
+      --network bench/networks/mobilenet_v3_large.net --backend onednn --precision $prec --threads 1
+  done
+  echo "bench: $ran profile(s) run, $((total - ran)) already there, $(( $(date +%s) - t0 )) s; results in $out"
+  exec tools/studies "$out"
+fi
 
 # The main backends: oneDNN, and the best hand-written one (specialist kernels
 # per stage, depthwise + pointwise fused).

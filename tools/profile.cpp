@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
                                            precision = "f32", act = "relu", sort = "order";
   bool unfused = false, json = false, csv = false, check = false;
   int iters = 50, warmup = 5, nthreads = 1, top = 0;
+  double min_time = 0;
+  std::string check_backend = "ref";
   uint64_t seed = 1;
   app.add_option("--model", model_spec, "study:<kind>/<act>[/k<k>], the phone study's networks");
   app.add_option("--shapes", shapes, "a shape file run as a chain of normal-kind layers");
@@ -99,11 +101,16 @@ int main(int argc, char** argv) {
   app.add_flag("--unfused", unfused, "activations as passes of their own");
   app.add_option("--threads", nthreads)->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_option("--iters", iters, "measured runs")->capture_default_str()->check(CLI::Range(1, 100000));
+  app.add_option("--min-time", min_time,
+                 "stop measuring once this many seconds have passed (at least 3 runs, at most --iters)")
+      ->check(CLI::Range(0.0, 1e6));
   app.add_option("--warmup", warmup, "unmeasured runs first")->capture_default_str()->check(CLI::Range(0, 100000));
   app.add_option("--seed", seed)->capture_default_str();
   app.add_option("--sort", sort, "order (execution order) or time (slowest layer first)")->capture_default_str();
   app.add_option("--top", top, "only the N slowest layers, with GFLOP/s and % of peak")->check(CLI::Range(1, 1000000));
   app.add_flag("--check", check, "also run the network on the reference backend and compare the outputs (exit 1 when beyond the backend's tolerance)");
+  app.add_option("--check-backend", check_backend,
+                 "what --check compares against (default ref; onednn is far faster on large networks)");
   app.add_flag("--json", json, "JSON instead of tables");
   app.add_flag("--csv", csv, "CSV (one row per step) instead of tables");
   return tool_main(app, argc, argv, [&] {
@@ -118,6 +125,7 @@ int main(int argc, char** argv) {
                                            : parse_model_spec(model_spec);
     RunConfig cfg{parse_layout(layout), parse_precision(precision), !unfused};
     const Backend& b = find_backend(backend);
+    const Backend& oracle = find_backend(check_backend);
     set_threads(nthreads);
     ModelRunner runner(model, b, cfg, seed);
 
@@ -128,7 +136,11 @@ int main(int argc, char** argv) {
     std::vector<double> e2e;
     std::vector<std::vector<std::vector<double>>> samples;  // [exec][step][iter]
     std::vector<std::vector<double>> one;
+    const auto start = clock::now();
     for (int i = 0; i < iters; ++i) {
+      if (min_time > 0 && i >= 3 &&
+          std::chrono::duration<double>(clock::now() - start).count() >= min_time)
+        break;
       const auto t0 = clock::now();
       runner.run();
       e2e.push_back(std::chrono::duration<double, std::micro>(clock::now() - t0).count());
@@ -179,7 +191,7 @@ int main(int argc, char** argv) {
     }
     double err = -1, ref_max = 0;
     if (check) {
-      ModelRunner ref(model, find_backend("ref"), RunConfig{cfg.layout, Precision::f32, true}, seed);
+      ModelRunner ref(model, oracle, RunConfig{cfg.layout, Precision::f32, true}, seed);
       ref.run();
       runner.run();
       err = network_error(runner, ref, ref_max);
@@ -188,7 +200,8 @@ int main(int argc, char** argv) {
 
     if (json) {
       nlohmann::json j = {{"model", model.name}, {"backend", backend}, {"version", b.version()},
-                          {"config", cfg.str()}, {"threads", nthreads}, {"iterations", iters}};
+                          {"config", cfg.str()}, {"threads", nthreads},
+                          {"iterations", static_cast<int>(e2e.size())}, {"images", images}};
       for (const Row& r : rows)
         j["steps"].push_back({{"layer", r.layer}, {"step", r.step}, {"type", r.type},
                               {"impl", r.impl}, {"median_us", r.us}, {"share", r.us / sum_us}});
@@ -211,6 +224,7 @@ int main(int argc, char** argv) {
       j["activation_bytes_unshared"] = runner.activation_bytes_unshared();
       if (check)
         j["check"] = {{"error", err}, {"tolerance", b.tolerance(cfg)}, {"reference_max", ref_max},
+                      {"against", check_backend},
                       {"ok", check_ok}};
       std::printf("%s\n", j.dump(2).c_str());
       return check && !check_ok ? 1 : 0;
@@ -258,9 +272,9 @@ int main(int argc, char** argv) {
     std::printf("memory     activations %.2f MiB with buffers reused after their last reader (%.2f MiB without)\n",
                 runner.activation_bytes() / 1048576.0, runner.activation_bytes_unshared() / 1048576.0);
     if (check)
-      std::printf("check      outputs against the reference backend: normalised error %.3g, tolerance %.3g, "
+      std::printf("check      outputs against %s: normalised error %.3g, tolerance %.3g, "
                   "reference outputs up to %.3g: %s\n",
-                  err, b.tolerance(cfg), ref_max,
+                  check_backend.c_str(), err, b.tolerance(cfg), ref_max,
                   check_ok ? "ok" : ref_max > 0 ? "FAILED" : "FAILED (all-zero outputs prove nothing)");
     return check && !check_ok ? 1 : 0;
   });

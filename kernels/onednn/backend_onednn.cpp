@@ -261,7 +261,10 @@ class OnednnBackend final : public Backend {
            std::to_string(v->patch) + " isa " + isa_name(dnnl::get_effective_cpu_isa()) +
            (cap ? std::string(" (capped by ONEDNN_MAX_CPU_ISA=") + cap + ")" : "");
   }
-  std::string refuse(const Layer& l, const RunConfig& cfg) const override {
+  std::string refuse(const Layer& layer, const RunConfig& config) const override {
+    Layer l = layer;
+    RunConfig cfg = config;
+    fold_batch(l, cfg.layout);
     l.stages();
     if (cfg.precision == Precision::int8_chained)
       return "int8_chained is a network mode (convbench --networks, convbench-profile --network)";
@@ -282,8 +285,11 @@ class OnednnBackend final : public Backend {
     }
     return {};
   }
-  std::unique_ptr<Prepared> prepare(const Layer& l, const RunConfig& cfg,
+  std::unique_ptr<Prepared> prepare(const Layer& layer, const RunConfig& config,
                                     const LayerData& data) const override {
+    Layer l = layer;
+    RunConfig cfg = config;
+    fold_batch(l, cfg.layout);
     return std::make_unique<OnednnPrepared>(l, cfg, mode_, data);
   }
   // Chained int8 keeps its tensors in NHWC between layers whatever the mode,

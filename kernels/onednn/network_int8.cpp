@@ -148,7 +148,14 @@ class ChainedNetwork {
   }
 
   void conv(size_t i, NodeSteps& p) {
-    const Layer& l = m_.nodes[i].layer;
+    Layer l = m_.nodes[i].layer;
+    Layout unused = Layout::nhwc;
+    const bool folded = fold_batch(l, unused);
+    // The same bytes seen with the folded layer's dims.
+    auto view = [&](QTensor t, const Dims& d) {
+      if (folded) t.mem = memory(nhwc(d, t.type), engine(), t.mem.get_data_handle());
+      return t;
+    };
     const LayerData& data = nd_.layers[i];
     const std::vector<Stage> st = l.stages();
     const QTensor& qin = q_[m_.in[i][0]];
@@ -157,13 +164,13 @@ class ChainedNetwork {
     LayerData calib = data;
     calib.input_range = qin.scale * qmax(qin.type);
     const std::vector<float> range = st.size() > 1 ? stage_input_ranges(l, calib) : std::vector<float>{};
-    QTensor src = qin;
+    QTensor src = view(qin, Dims{st[0].conv.mb, st[0].conv.ic, st[0].conv.ih, st[0].conv.iw});
     for (size_t s = 0; s < st.size(); ++s) {
       const ConvDesc& c = st[s].conv;
       const bool last = s + 1 == st.size();
       QTensor dst;
       if (last) {
-        dst = q_[i];
+        dst = view(q_[i], Dims{c.mb, c.oc, c.oh, c.ow});
       } else {
         dst.type = nonneg_act(st[s].act) ? dt::u8 : dt::s8;
         dst.scale = range[s + 1] / qmax(dst.type);  // already widened by the calibration

@@ -96,6 +96,16 @@ float max_abs(const float* p, int64_t n) {
   return m > 0.f ? m : 1.f;
 }
 
+bool fold_batch(Layer& l, Layout& layout) {
+  ConvDesc& c = l.shape;
+  if (c.mb == 1 || c.kh != 1 || c.kw != 1 || c.ih != 1 || c.iw != 1 || c.oh != 1 || c.ow != 1)
+    return false;
+  c.iw = c.ow = c.mb;
+  c.mb = 1;
+  layout = Layout::nhwc;
+  return true;
+}
+
 // Static calibration, as post-training quantisation does it: the range of each
 // stage's input, with the layer's weights, over a few calibration inputs drawn
 // like (but not equal to) the benchmark's inputs. The maximum of an

@@ -25,6 +25,13 @@ dnnl::memory::format_tag user_tag(Layout l);
 dnnl::memory::dims weight_dims(const ConvDesc& c);
 float max_abs(const float* p, int64_t n);  // 1 for an all-zero array
 
+// A fully connected layer with a batch (1x1 kernel on 1x1 images) becomes one
+// image whose width is the batch: the same bytes in either layout (NHWC then
+// says so), and one matrix product instead of oneDNN 2.6 running a vector
+// product per image (12x slower in f32, 30x in int8 on Mask R-CNN's fc6).
+// Returns whether it folded.
+bool fold_batch(Layer& l, Layout& layout);
+
 // Static calibration of one layer: the largest |x| at each stage's input.
 std::vector<float> stage_input_ranges(const Layer& l, const LayerData& data);
 

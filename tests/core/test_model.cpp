@@ -13,7 +13,8 @@
 namespace convbench {
 namespace {
 
-// A small residual block and an inception-style concat, with a shape marker.
+// A small residual block and an inception-style concat, with a shape marker,
+// ending in a fully connected layer on a batch of two.
 const char* kNet = R"(# a marker, a residual block and an inception-style concat
 net tiny
 input data 2x3x12x10
@@ -27,21 +28,22 @@ conv br2 res depthwise/elu/mb2ic8ih3iw3oc7oh3ow3kh3kw3ph1pw1
 conv br3 res spatial/tanh/mb2ic8ih3iw3oc3oh3ow3kh3kw3ph1pw1
 concat cat br1,br2,br3 2x15x3x3
 conv head cat normal/none/mb2ic15ih3iw3oc4oh1ow1kh3kw3
+conv fc head normal/elu+bias/mb2ic4ih1iw1oc6oh1ow1kh1kw1
 )";
 
 TEST(Model, ParsesAndPrintsBack) {
   const Model m = parse_network(kNet, "tiny.net");
   EXPECT_EQ(m.name, "tiny");
-  ASSERT_EQ(m.nodes.size(), 11u);
+  ASSERT_EQ(m.nodes.size(), 12u);
   EXPECT_EQ(dims_str(m.nodes[5].dims), "2x8x3x3");    // the add
   EXPECT_EQ(dims_str(m.nodes[9].dims), "2x15x3x3");   // the concat
-  EXPECT_EQ(m.outputs(), std::vector<size_t>{10});
+  EXPECT_EQ(m.outputs(), std::vector<size_t>{11});
   const Model again = parse_network(m.str(), "again");
   EXPECT_EQ(again.str(), m.str());
   // A network that ends in a pooling marker: the output is the convolution the
   // marker names (the marker's own data is drawn, so comparing it proves nothing).
-  const Model pooled = parse_network(std::string(kNet) + "shape gap head 2x4x1x1 pool\n", "pooled.net");
-  EXPECT_EQ(pooled.outputs(), std::vector<size_t>{10});
+  const Model pooled = parse_network(std::string(kNet) + "shape gap fc 2x6x1x1 pool\n", "pooled.net");
+  EXPECT_EQ(pooled.outputs(), std::vector<size_t>{11});
 }
 
 TEST(Model, ChainsAreGraphs) {
@@ -180,7 +182,7 @@ TEST(ModelRunner, ChainedInt8ReordersOnlyAtTheEdges) {
   for (Layout layout : {Layout::nhwc, Layout::nchw}) {
     const int chained = reorders(Precision::int8_chained, layout);
     EXPECT_EQ(chained, 3) << to_string(layout);  // input, marker, output
-    EXPECT_GT(reorders(Precision::int8, layout), 7) << to_string(layout);  // one per convolution at least
+    EXPECT_GT(reorders(Precision::int8, layout), 8) << to_string(layout);  // one per convolution at least
   }
   // Refused where it has no meaning, with the reason.
   try {
