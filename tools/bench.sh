@@ -70,7 +70,11 @@ if [ $studies = 1 ]; then
   # skipped when there; a configuration the backend refuses (bf16 on a CPU
   # without it) is kept as {"skipped": why} so that --resume does not retry it.
   all=$(nproc) n=0 ran=0 t0=$(date +%s)
-  nets=(bench/networks/*.net)
+  # CONVBENCH_STUDY_NETS: a space-separated subset of network files.
+  read -r -a nets <<<"${CONVBENCH_STUDY_NETS:-$(echo bench/networks/*.net)}"
+  for net in "${nets[@]}"; do
+    [ -f "$net" ] || { echo "bench.sh: error: CONVBENCH_STUDY_NETS: $net: no such file" >&2; exit 2; }
+  done
   total=$(( ${#nets[@]} * 14 + 2 ))
   profile() {
     local name=$1; shift
@@ -112,10 +116,13 @@ if [ $studies = 1 ]; then
     done
   done
   # 004: h-swish fused against unfused, f32 and int8, MobileNetV3-Large.
-  for prec in f32 int8; do
-    profile "mobilenet_v3_large__onednn_${prec}_nhwc_t1_unfused" --unfused \
-      --network bench/networks/mobilenet_v3_large.net --backend onednn --precision $prec --threads 1
-  done
+  mnv3=bench/networks/mobilenet_v3_large.net
+  if [[ " ${nets[*]} " == *" $mnv3 "* ]]; then
+    for prec in f32 int8; do
+      profile "mobilenet_v3_large__onednn_${prec}_nhwc_t1_unfused" --unfused \
+        --network "$mnv3" --backend onednn --precision $prec --threads 1
+    done
+  fi
   echo "bench: $ran profile(s) run, $((total - ran)) already there, $(( $(date +%s) - t0 )) s; results in $out"
   exec tools/studies "$out"
 fi
