@@ -44,6 +44,9 @@ class NodeSteps final : public Prepared {
   void add(Step s) { steps_.push_back(std::move(s)); }
   Memory memory_use() const override { return mem; }
   Memory mem{0, 0};
+  // Tensors whose steps see them only through views (a folded batch): the
+  // views do not own the buffer, so these handles keep it alive.
+  std::vector<memory> owned;
 };
 
 // What a scaled activation post-op chain does, after output scales that
@@ -132,6 +135,7 @@ class ChainedNetwork {
   void build(size_t i) {
     const Node& node = m_.nodes[i];
     auto p = std::make_unique<NodeSteps>();
+    p->owned.push_back(q_[i].mem);
     p->mem.workspace += static_cast<int64_t>(q_[i].mem.get_desc().get_size());
     switch (node.op) {
       case NodeOp::input:

@@ -16,6 +16,8 @@ namespace {
 
 enum class Mode { direct, per_stage, fused };
 
+int64_t pw_rows(const simd::DirectPlan& p, const simd::Tile& t) { return p.narrow ? 2 * t.mr : t.mr; }
+
 class SimdPrepared final : public StagedPrepared {
  public:
   SimdPrepared(const Layer& l, Mode mode, bool fuse_act, const LayerData& data)
@@ -26,7 +28,11 @@ class SimdPrepared final : public StagedPrepared {
       for (size_t i = 0; i < stages_.size(); ++i) std::swap(pass[i], stages_[i].act);
     const simd::Tile t = simd::gemm_tile();
     const std::string isa = "__" + simd::isa();
-    const std::string tile = std::to_string(t.mr) + "x" + std::to_string(t.nv) + "v";
+    // The register tile a plan runs (rows x vectors), and its variants.
+    auto tile = [&](const simd::DirectPlan& p) {
+      return std::to_string(p.narrow ? 2 * t.mr : t.mr) + "x" + std::to_string(p.narrow ? t.nv / 2 : t.nv) +
+             "v" + (p.gather ? "_gather" : "") + (p.blocks_outer ? "_blocks_outer" : "");
+    };
     for (size_t i = 0; i < stages_.size(); ++i) {
       const Stage& s = stages_[i];
       const float* bias = s.bias ? data.biases[i].data() : nullptr;
@@ -40,10 +46,10 @@ class SimdPrepared final : public StagedPrepared {
         if (pw.pointwise && n.conv.g == 1 && n.conv.ic * n.conv.oc * 4 <= (256 << 10)) {
           dws_.push_back(simd::plan_dw(s.conv, data.weights[i].data(), bias, s.act));
           directs_.push_back(std::move(pw));
-          fused_.push_back(simd::plan_dw_pw_fused(dws_.back()));
+          fused_.push_back(simd::plan_dw_pw_fused(dws_.back(), pw_rows(directs_.back(), t)));
           const size_t di = dws_.size() - 1, pi = directs_.size() - 1, fi = fused_.size() - 1;
           steps_.push_back({stage_name(i) + "+" + std::to_string(i + 1),
-                            StepType::depthwise, "dw_pw_fused_nhwc_" + tile + isa,
+                            StepType::depthwise, "dw_pw_fused_nhwc_" + tile(directs_.back()) + isa,
                             [this, i, di, pi, fi] {
                               simd::run_dw_pw_fused(dws_[di], directs_[pi], fused_[fi], in(i), out(i + 1));
                             }});
@@ -65,7 +71,7 @@ class SimdPrepared final : public StagedPrepared {
       const size_t pi = directs_.size() - 1;
       const bool gemm = directs_[pi].pointwise;
       steps_.push_back({stage_name(i), step_type(s),
-                        std::string(gemm ? "pw_gemm_nhwc_" : "direct_nhwc_") + tile + isa,
+                        std::string(gemm ? "pw_gemm_nhwc_" : "direct_nhwc_") + tile(directs_[pi]) + isa,
                         [this, i, pi] { simd::run_direct(directs_[pi], in(i), out(i)); }});
       add_act(i, pass[i]);
     }

@@ -15,47 +15,79 @@ HWY_BEFORE_NAMESPACE();
 namespace convbench::simd {
 namespace HWY_NAMESPACE {
 
-void RunDirect(const DirectPlan& p, const float* src, float* dst) {
+template <int MR, int NV>
+void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
   const ConvDesc& c = p.c;
-  const D d;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-  const int64_t NR = kNV * N;
+  const int64_t NR = p.nr;
   const int64_t P = c.mb * c.oh * c.ow;
-  const int64_t ptiles = (P + kMR - 1) / kMR;
+  const int64_t ptiles = (P + MR - 1) / MR;
   const int64_t icg = c.icg(), ocg = c.ocg();
-  const int64_t units = c.g * ptiles;
+  // Work units: (group, pixel tile) with every channel block inside, or, with
+  // blocks_outer, (group, channel block, pixel tile).
+  const int64_t blocks = p.blocks_outer ? p.ocb : 1;
+  const int64_t units = c.g * blocks * ptiles;
   for (int64_t t0 = 0; t0 < p.taps; t0 += p.tap_chunk) {
     const int64_t nt = std::min(p.tap_chunk, p.taps - t0);
     const bool first = t0 == 0, last = t0 + nt == p.taps;
     Parallel([&] {
-      alignas(64) const float* a[kMaxTapChunk * kMR];
+      alignas(64) const float* a[kMaxTapChunk * MR];
+      HWY_ALIGN float rows[MR * kMaxGatherK];
 #pragma omp for schedule(static)
       for (int64_t u = 0; u < units; ++u) {
-        const int64_t pt = u % ptiles, g = u / ptiles;
-        const int64_t p0 = pt * kMR;
-        const int nrows = static_cast<int>(std::min<int64_t>(kMR, P - p0));
-        for (int64_t t = 0; t < nt; ++t)
-          for (int i = 0; i < kMR; ++i) {
+        const int64_t pt = u % ptiles, gb = u / ptiles;
+        const int64_t g = gb / blocks;
+        const int64_t p0 = pt * MR;
+        const int nrows = static_cast<int>(std::min<int64_t>(MR, P - p0));
+        int64_t taps = nt, K = icg;
+        if (p.gather) {
+          // One row of taps x icg per pixel: the reduction is then long enough
+          // for the tile (3 input channels alone would be 3 FMAs per load).
+          K = p.taps * icg;
+          taps = 1;
+          for (int i = 0; i < MR; ++i) {
             const int64_t px = std::min(p0 + i, P - 1);
-            if (p.pointwise) {
-              a[t * kMR + i] = src + px * c.ic + g * icg;
-            } else {
-              const int64_t o = p.off[px * p.taps + t0 + t];
-              a[t * kMR + i] = o < 0 ? p.zeros.data() : src + o + g * icg;
+            float* r = rows + i * K;
+            const int64_t* off = p.off.data() + px * p.taps;
+            for (int64_t t = 0; t < p.taps; ++t, r += icg) {
+              if (off[t] < 0)
+                std::fill(r, r + icg, 0.f);
+              else
+                std::copy(src + off[t] + g * icg, src + off[t] + g * icg + icg, r);
             }
+            a[i] = rows + i * K;
           }
-        // Every channel block of the tile while its input rows are in L1; the
-        // tap chunk is sized so that all blocks' weights stay in L2 together.
-        for (int64_t ob = 0; ob < p.ocb; ++ob) {
+        } else {
+          for (int64_t t = 0; t < nt; ++t)
+            for (int i = 0; i < MR; ++i) {
+              const int64_t px = std::min(p0 + i, P - 1);
+              if (p.pointwise) {
+                a[t * MR + i] = src + px * c.ic + g * icg;
+              } else {
+                const int64_t o = p.off[px * p.taps + t0 + t];
+                a[t * MR + i] = o < 0 ? p.zeros.data() : src + o + g * icg;
+              }
+            }
+        }
+        // Every channel block of the tile while its input rows are in L1 (the tap
+        // chunk is sized so that all blocks' weights stay in L2 together), or the
+        // unit's one block.
+        const int64_t ob0 = p.blocks_outer ? gb % blocks : 0;
+        const int64_t ob1 = p.blocks_outer ? ob0 + 1 : p.ocb;
+        for (int64_t ob = ob0; ob < ob1; ++ob) {
           const float* b = p.wpack.data() + ((g * p.ocb + ob) * p.taps + t0) * icg * NR;
           const int64_t col0 = ob * NR;
-          GemmTileRows(nrows, a, nt, icg, b, dst + p0 * c.oc + g * ocg + col0, c.oc,
-                       std::min(NR, ocg - col0), p.bias.data() + (g * p.ocb + ob) * NR, p.act,
-                       first, last);
+          GemmTileRows<MR, NV>(nrows, a, taps, K, b, dst + p0 * c.oc + g * ocg + col0, c.oc,
+                               std::min(NR, ocg - col0), p.bias.data() + (g * p.ocb + ob) * NR,
+                               p.act, first, last);
         }
       }
     });
   }
+}
+
+void RunDirect(const DirectPlan& p, const float* src, float* dst) {
+  if (p.narrow) return RunDirectT<kMRNarrow, kNVNarrow>(p, src, dst);
+  RunDirectT<kMR, kNV>(p, src, dst);
 }
 
 }  // namespace HWY_NAMESPACE

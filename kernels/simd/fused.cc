@@ -16,30 +16,36 @@ HWY_BEFORE_NAMESPACE();
 namespace convbench::simd {
 namespace HWY_NAMESPACE {
 
-void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
-                  float* dst) {
+template <int MR, int NV>
+void RunDwPwFusedT(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
+                   float* dst) {
   const ConvDesc& c = dw.c;
-  const D d;
-  const int64_t NR = kNV * static_cast<int64_t>(hn::Lanes(d));
+  const int64_t NR = pw.nr;
   const int64_t oc = pw.c.oc;
   const int64_t R = f.rows;
   Parallel([&] {
     float* buf = f.scratch.get();
-    const float* a[kMR];
+    const float* a[MR];
     ForThreadRows(c.mb, c.oh, R, [&](int64_t n, int64_t oy0, int64_t rr) {
       DwRows(dw, src, buf, c.ow * c.ic, n, oy0, rr);
       const int64_t P = rr * c.ow;
       float* out = dst + ((n * c.oh + oy0) * c.ow) * oc;
-      for (int64_t x0 = 0; x0 < P; x0 += kMR) {
-        const int rows = static_cast<int>(std::min<int64_t>(kMR, P - x0));
-        for (int i = 0; i < kMR; ++i) a[i] = buf + std::min<int64_t>(x0 + i, P - 1) * c.ic;
+      for (int64_t x0 = 0; x0 < P; x0 += MR) {
+        const int rows = static_cast<int>(std::min<int64_t>(MR, P - x0));
+        for (int i = 0; i < MR; ++i) a[i] = buf + std::min<int64_t>(x0 + i, P - 1) * c.ic;
         for (int64_t ob = 0; ob < pw.ocb; ++ob)
-          GemmTileRows(rows, a, 1, c.ic, pw.wpack.data() + ob * c.ic * NR,
+          GemmTileRows<MR, NV>(rows, a, 1, c.ic, pw.wpack.data() + ob * c.ic * NR,
                        out + x0 * oc + ob * NR, oc, std::min(NR, oc - ob * NR),
                        pw.bias.data() + ob * NR, pw.act, true, true);
       }
     });
   });
+}
+
+void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
+                  float* dst) {
+  if (pw.narrow) return RunDwPwFusedT<kMRNarrow, kNVNarrow>(dw, pw, f, src, dst);
+  RunDwPwFusedT<kMR, kNV>(dw, pw, f, src, dst);
 }
 
 }  // namespace HWY_NAMESPACE

@@ -18,17 +18,17 @@ HWY_BEFORE_NAMESPACE();
 namespace convbench::simd {
 namespace HWY_NAMESPACE {
 
-// MR x NV register tile: C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j].
+// MR x NV register tile (kMR x kNV, or twice the rows on half the vectors for
+// narrow channel blocks): C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j].
 // a[t*MR + i] points at row i's K values for tap t; rows >= `rows` are computed
 // (on clamped pointers) but never loaded or stored. `first`: start from the
 // bias (zero-padded to whole vectors: the loads stay inside it); `last`:
 // activate and store; otherwise store partial sums.
-template <int MR, Act A>
+template <int MR, int NV, Act A>
 HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t K,
                          const float* b, float* c, int64_t ldc, int64_t cols, const float* bias,
                          bool first, bool last) {
   const D d;
-  constexpr int NV = kNV;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   V acc[MR][NV];
   // Every access to acc is in a loop with constant bounds and no condition, so
@@ -83,20 +83,24 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t 
       std::copy(edge + i * NV * N, edge + i * NV * N + std::min(cols, NV * N), c + i * ldc);
 }
 
+template <int MR, int NV>
 HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int64_t K,
                              const float* b, float* c, int64_t ldc, int64_t cols,
                              const float* bias, Act act, bool first, bool last) {
   switch (act) {
-    case Act::none: return GemmTile<kMR, Act::none>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
-    case Act::relu: return GemmTile<kMR, Act::relu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
-    case Act::elu: return GemmTile<kMR, Act::elu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
-    case Act::tanh: return GemmTile<kMR, Act::tanh>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::none: return GemmTile<MR, NV, Act::none>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::relu: return GemmTile<MR, NV, Act::relu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::elu: return GemmTile<MR, NV, Act::elu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::tanh: return GemmTile<MR, NV, Act::tanh>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
     case Act::hardswish:
-      return GemmTile<kMR, Act::hardswish>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+      return GemmTile<MR, NV, Act::hardswish>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
     case Act::hardsigmoid:
-      return GemmTile<kMR, Act::hardsigmoid>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+      return GemmTile<MR, NV, Act::hardsigmoid>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
   }
 }
+
+// The narrow tile: twice the rows on half the vectors (same accumulator count).
+constexpr int kMRNarrow = 2 * kMR, kNVNarrow = kNV / 2;
 
 }  // namespace HWY_NAMESPACE
 }  // namespace convbench::simd

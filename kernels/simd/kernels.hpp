@@ -59,9 +59,21 @@ struct DirectPlan {
                              // (at most kMaxTapChunk)
   Act act = Act::none;
   bool pointwise = false;    // 1x1, stride 1, no padding: rows are the input itself
+  // The register tile: twice the pixels on half the vectors where that pads the
+  // channel blocks less (24, 40, 80, 160 channels); NR = output channels per block.
+  bool narrow = false;
+  int64_t nr = 0;
+  // Few input channels (a stem: 3 x 7 x 7 taps): each pixel's taps gathered
+  // into one row of K = taps x icg, one pass, instead of taps passes of K = icg.
+  bool gather = false;
+  // Weights larger than L2 and inputs that fit: channel blocks outer, so that
+  // each block's weights are read from memory once, not once per pixel tile.
+  bool blocks_outer = false;
 };
 // A pass's row pointers (tap_chunk x MR) live on the run's stack.
 constexpr int64_t kMaxTapChunk = 128;
+// The longest gathered row (taps x icg floats), also on the stack.
+constexpr int64_t kMaxGatherK = 256;
 DirectPlan plan_direct(const ConvDesc& c, const float* w_oihw, const float* bias, Act act);
 // All of one stage: the passes over tap chunks, each parallel over pixel tiles
 // x channel blocks (OpenMP, static schedule).
@@ -85,7 +97,7 @@ struct FusedPlan {
   int64_t rows = 0;  // output rows per step
   Scratch scratch;   // rows * ow * ic floats per thread
 };
-FusedPlan plan_dw_pw_fused(const DwPlan& dw);
+FusedPlan plan_dw_pw_fused(const DwPlan& dw, int64_t tile_rows);  // the pointwise tile's pixels
 void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
                      float* dst);
 

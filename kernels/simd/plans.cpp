@@ -10,19 +10,28 @@ namespace convbench::simd {
 
 DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act act) {
   const Tile t = gemm_tile();
-  const int64_t NR = t.nr(), icg = c.icg(), ocg = c.ocg();
+  const int64_t icg = c.icg(), ocg = c.ocg();
+  auto padded = [&](int64_t nr) { return (ocg + nr - 1) / nr * nr; };
   DirectPlan p;
   p.c = c;
   p.act = act;
+  p.narrow = t.nv % 2 == 0 && padded(t.nr() / 2) < padded(t.nr());
+  p.nr = p.narrow ? t.nr() / 2 : t.nr();
+  const int64_t NR = p.nr;
   p.taps = c.kh * c.kw;
   p.ocb = (ocg + NR - 1) / NR;
   p.pointwise = c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 && c.ph == 0 && c.pw == 0 &&
                 c.pb <= 0 && c.pr <= 0 && c.oh == c.ih && c.ow == c.iw;
+  p.gather = !p.pointwise && icg < 16 && p.taps * icg <= kMaxGatherK;
   // Weights of one pass (tap chunk x icg x NR floats, every channel block) sized
   // for half of a 1 MiB L2.
   const int64_t per_tap = icg * NR * 4 * p.ocb;
-  p.tap_chunk = std::clamp<int64_t>((512 << 10) / std::max<int64_t>(1, per_tap), 1,
-                                    std::min(p.taps, kMaxTapChunk));
+  p.tap_chunk = p.gather ? p.taps
+                         : std::clamp<int64_t>((512 << 10) / std::max<int64_t>(1, per_tap), 1,
+                                               std::min(p.taps, kMaxTapChunk));
+  const int64_t pass_weights = p.tap_chunk * per_tap * c.g;
+  const int64_t input = c.mb * c.ih * c.iw * c.ic * 4;
+  p.blocks_outer = pass_weights > (1 << 20) && input <= (512 << 10);
   p.wpack.assign(static_cast<size_t>(c.g * p.ocb * p.taps * icg * NR), 0.f);
   for (int64_t g = 0; g < c.g; ++g)
     for (int64_t o = 0; o < ocg; ++o)
@@ -72,9 +81,8 @@ DwPlan plan_dw(const ConvDesc& c, const float* w, const float* bias, Act act) {
   return p;
 }
 
-FusedPlan plan_dw_pw_fused(const DwPlan& dw) {
+FusedPlan plan_dw_pw_fused(const DwPlan& dw, int64_t mr) {
   const ConvDesc& c = dw.c;
-  const int64_t mr = gemm_tile().mr;
   // Rows per step: enough pixels for several register tiles, and, where the
   // buffer stays within 96 KiB, a whole number of tiles and of depthwise row
   // pairs: one 56-pixel row leaves a 2-row tile that costs as much as a full one

@@ -182,20 +182,30 @@ TEST_P(BackendTest, MatchesReference) {
   if (checked == 0) GTEST_SKIP() << b.name() << " refuses every " << fam.name << " case of this kind";
 }
 
-// Two edges of the prepare/run split: a kernel with more taps than one pass of
-// the direct kernel holds (13 x 13 = 169 > kMaxTapChunk = 128), and a run on more
-// threads than were set at prepare, for which no scratch was allocated.
+// Edges of the prepare/run split, each run on more threads than were set at
+// prepare (no scratch was allocated for them): a kernel with more taps than one
+// pass of the direct kernel holds (13 x 13 = 169 > kMaxTapChunk = 128); a stem
+// (3 channels, 7x7, stride 2, two images: the direct kernel gathers its taps,
+// on the narrow tile for 24 output channels); and a pointwise layer whose
+// weights exceed 1 MiB (the direct kernel's channel blocks go outermost).
 class BackendEdgeTest : public ::testing::TestWithParam<const Backend*> {};
 
-TEST_P(BackendEdgeTest, ManyTapsAndMoreThreadsThanPrepared) {
+TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
   const Backend& b = *GetParam();
   if (!b.unavailable().empty()) GTEST_SKIP() << b.unavailable();
   const uint64_t seed = 99;
   int checked = 0;
-  for (Kind kind : {Kind::normal, Kind::depthwise}) {
+  const ConvDesc many_taps = ConvDesc::make(1, 1, 5, 15, 14, 9, 13, 13, 1, 1, 6, 6, 0, 0, 15, 14);
+  const std::vector<std::pair<Kind, ConvDesc>> cases = {
+      {Kind::normal, many_taps},
+      {Kind::depthwise, many_taps},
+      {Kind::normal, ConvDesc::make(1, 2, 3, 17, 19, 24, 7, 7, 2, 2, 3, 3, 0, 0)},
+      {Kind::normal, ConvDesc::make(1, 1, 523, 5, 3, 530, 1, 1, 1, 1, 0, 0, 0, 0)},
+  };
+  for (const auto& [kind, shape] : cases) {
     Layer l;
     l.kind = kind, l.act = Act::relu, l.bias = true;
-    l.shape = ConvDesc::make(1, 1, 5, 15, 14, 9, 13, 13, 1, 1, 6, 6, 0, 0, 15, 14);
+    l.shape = shape;
     const RunConfig cfg{Layout::nhwc, Precision::f32, true};
     if (!b.refuse(l, cfg).empty()) continue;
     const LayerData data = make_layer_data(l, seed);
