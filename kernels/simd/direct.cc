@@ -6,6 +6,7 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "kernels/simd/gemm_tile-inl.h"
 #include "kernels/simd/kernels.hpp"
@@ -31,7 +32,10 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
     const bool first = t0 == 0, last = t0 + nt == p.taps;
     Parallel([&] {
       alignas(64) const float* a[kMaxTapChunk * MR];
-      HWY_ALIGN float rows[MR * kMaxGatherK];
+      // Clipped kernel rows of a row-tap plan, copied with their zeros.
+      static thread_local std::vector<float> clipped;
+      if (p.row_taps && clipped.size() < static_cast<size_t>(MR * c.kh * c.kw * icg))
+        clipped.resize(static_cast<size_t>(MR * c.kh * c.kw * icg));
 #pragma omp for schedule(static)
       for (int64_t u = 0; u < units; ++u) {
         const int64_t pt = u % ptiles, gb = u / ptiles;
@@ -39,23 +43,32 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
         const int64_t p0 = pt * MR;
         const int nrows = static_cast<int>(std::min<int64_t>(MR, P - p0));
         int64_t taps = nt, K = icg;
-        if (p.gather) {
-          // One row of taps x icg per pixel: the reduction is then long enough
-          // for the tile (3 input channels alone would be 3 FMAs per load).
-          K = p.taps * icg;
-          taps = 1;
-          for (int i = 0; i < MR; ++i) {
-            const int64_t px = std::min(p0 + i, P - 1);
-            float* r = rows + i * K;
-            const int64_t* off = p.off.data() + px * p.taps;
-            for (int64_t t = 0; t < p.taps; ++t, r += icg) {
-              if (off[t] < 0)
-                std::fill(r, r + icg, 0.f);
-              else
-                std::copy(src + off[t] + g * icg, src + off[t] + g * icg + icg, r);
+        if (p.row_taps) {
+          // A tap is a kernel row: kw x icg values, contiguous in NHWC.
+          K = c.kw * icg;
+          taps = c.kh;
+          for (int64_t y = 0; y < c.kh; ++y)
+            for (int i = 0; i < MR; ++i) {
+              const int64_t px = std::min(p0 + i, P - 1);
+              const int64_t o = p.off[px * c.kh + y];
+              if (o >= 0) {
+                a[y * MR + i] = src + o + g * icg;
+              } else if (o == -1) {
+                a[y * MR + i] = p.zeros.data();
+              } else {
+                float* r = clipped.data() + (y * MR + i) * K;
+                const int64_t ox = px % c.ow, oy = px / c.ow % c.oh, n = px / (c.ow * c.oh);
+                const int64_t iy = oy * c.sh - c.ph + y * (c.dh + 1);
+                for (int64_t x = 0; x < c.kw; ++x, r += icg) {
+                  const int64_t ix = ox * c.sw - c.pw + x;
+                  if (ix < 0 || ix >= c.iw)
+                    std::fill(r, r + icg, 0.f);
+                  else
+                    std::copy_n(src + ((n * c.ih + iy) * c.iw + ix) * c.ic + g * icg, icg, r);
+                }
+                a[y * MR + i] = clipped.data() + (y * MR + i) * K;
+              }
             }
-            a[i] = rows + i * K;
-          }
         } else {
           for (int64_t t = 0; t < nt; ++t)
             for (int i = 0; i < MR; ++i) {

@@ -63,17 +63,20 @@ struct DirectPlan {
   // channel blocks less (24, 40, 80, 160 channels); NR = output channels per block.
   bool narrow = false;
   int64_t nr = 0;
-  // Few input channels (a stem: 3 x 7 x 7 taps): each pixel's taps gathered
-  // into one row of K = taps x icg, one pass, instead of taps passes of K = icg.
-  bool gather = false;
+  // Few input channels (a stem: 3 x 7 x 7 taps): a tap is a whole kernel row,
+  // K = kw x icg contiguous NHWC values read in place (copied with zeros only
+  // where the row is clipped by padding), one pass of kh taps, instead of
+  // kh x kw taps of K = icg. off then holds [mb*oh*ow][kh]: the row's offset,
+  // -1 for a row wholly in padding, -2 for a clipped row.
+  bool row_taps = false;
   // Weights larger than L2 and inputs that fit: channel blocks outer, so that
   // each block's weights are read from memory once, not once per pixel tile.
   bool blocks_outer = false;
 };
 // A pass's row pointers (tap_chunk x MR) live on the run's stack.
 constexpr int64_t kMaxTapChunk = 128;
-// The longest gathered row (taps x icg floats), also on the stack.
-constexpr int64_t kMaxGatherK = 256;
+// The longest kernel row of a row-tap plan (kw x icg floats).
+constexpr int64_t kMaxRowK = 256;
 DirectPlan plan_direct(const ConvDesc& c, const float* w_oihw, const float* bias, Act act);
 // All of one stage: the passes over tap chunks, each parallel over pixel tiles
 // x channel blocks (OpenMP, static schedule).

@@ -22,11 +22,11 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
   p.ocb = (ocg + NR - 1) / NR;
   p.pointwise = c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 && c.ph == 0 && c.pw == 0 &&
                 c.pb <= 0 && c.pr <= 0 && c.oh == c.ih && c.ow == c.iw;
-  p.gather = !p.pointwise && icg < 16 && p.taps * icg <= kMaxGatherK;
+  p.row_taps = !p.pointwise && c.g == 1 && icg < 16 && c.dw == 0 && c.kw * icg <= kMaxRowK && c.kh <= kMaxTapChunk;
   // Weights of one pass (tap chunk x icg x NR floats, every channel block) sized
   // for half of a 1 MiB L2.
   const int64_t per_tap = icg * NR * 4 * p.ocb;
-  p.tap_chunk = p.gather ? p.taps
+  p.tap_chunk = p.row_taps ? p.taps
                          : std::clamp<int64_t>((512 << 10) / std::max<int64_t>(1, per_tap), 1,
                                                std::min(p.taps, kMaxTapChunk));
   const int64_t pass_weights = p.tap_chunk * per_tap * c.g;
@@ -46,8 +46,20 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
   if (bias)
     for (int64_t g = 0; g < c.g; ++g)
       for (int64_t o = 0; o < ocg; ++o) p.bias[g * p.ocb * NR + o] = bias[g * ocg + o];
-  p.zeros.assign(static_cast<size_t>(icg), 0.f);
-  if (!p.pointwise) {
+  p.zeros.assign(static_cast<size_t>(p.row_taps ? c.kw * icg : icg), 0.f);
+  if (p.row_taps) {
+    p.off.resize(static_cast<size_t>(c.mb * c.oh * c.ow * c.kh));
+    int64_t* o = p.off.data();
+    for (int64_t n = 0; n < c.mb; ++n)
+      for (int64_t oy = 0; oy < c.oh; ++oy)
+        for (int64_t ox = 0; ox < c.ow; ++ox)
+          for (int64_t y = 0; y < c.kh; ++y) {
+            const int64_t iy = oy * c.sh - c.ph + y * (c.dh + 1), ix0 = ox * c.sw - c.pw;
+            *o++ = iy < 0 || iy >= c.ih                   ? -1
+                   : ix0 < 0 || ix0 + c.kw > c.iw ? -2
+                                                  : ((n * c.ih + iy) * c.iw + ix0) * c.ic;
+          }
+  } else if (!p.pointwise) {
     p.off.resize(static_cast<size_t>(c.mb * c.oh * c.ow * p.taps));
     int64_t* o = p.off.data();
     for (int64_t n = 0; n < c.mb; ++n)

@@ -185,7 +185,7 @@ TEST_P(BackendTest, MatchesReference) {
 // Edges of the prepare/run split, each run on more threads than were set at
 // prepare (no scratch was allocated for them): a kernel with more taps than one
 // pass of the direct kernel holds (13 x 13 = 169 > kMaxTapChunk = 128); a stem
-// (3 channels, 7x7, stride 2, two images: the direct kernel gathers its taps,
+// (3 channels, 7x7, stride 2, two images: the direct kernel reads whole kernel rows,
 // on the narrow tile for 24 output channels); and a pointwise layer whose
 // weights exceed 1 MiB (the direct kernel's channel blocks go outermost).
 class BackendEdgeTest : public ::testing::TestWithParam<const Backend*> {};
