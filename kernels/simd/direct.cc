@@ -16,6 +16,23 @@ HWY_BEFORE_NAMESPACE();
 namespace convbench::simd {
 namespace HWY_NAMESPACE {
 
+// A kernel row that padding clips, copied into `r` with zeros where it is.
+HWY_NOINLINE const float* ClipRow(const ConvDesc& c, const float* src, int64_t g, int64_t px,
+                                  int64_t y, float* r) {
+  const int64_t icg = c.icg();
+  const int64_t ox = px % c.ow, oy = px / c.ow % c.oh, n = px / (c.ow * c.oh);
+  const int64_t iy = oy * c.sh - c.ph + y * (c.dh + 1);
+  float* w = r;
+  for (int64_t x = 0; x < c.kw; ++x, w += icg) {
+    const int64_t ix = ox * c.sw - c.pw + x;
+    if (ix < 0 || ix >= c.iw)
+      std::fill(w, w + icg, 0.f);
+    else
+      std::copy_n(src + ((n * c.ih + iy) * c.iw + ix) * c.ic + g * icg, icg, w);
+  }
+  return r;
+}
+
 template <int MR, int NV>
 void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
   const ConvDesc& c = p.c;
@@ -43,43 +60,35 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
         const int64_t p0 = pt * MR;
         const int nrows = static_cast<int>(std::min<int64_t>(MR, P - p0));
         int64_t taps = nt, K = icg;
+        // Row pointers: the plan's members copied to locals first, since the
+        // stores into a[] may alias them and were reloading them every time.
+        const int64_t* offs = p.off.data();
+        const float* zeros = p.zeros.data();
+        const float* srcg = src + g * icg;
+        const int64_t last_px = P - 1;
         if (p.row_taps) {
           // A tap is a kernel row: kw x icg values, contiguous in NHWC.
+          const int64_t kh = c.kh;
           K = c.kw * icg;
-          taps = c.kh;
-          for (int64_t y = 0; y < c.kh; ++y)
-            for (int i = 0; i < MR; ++i) {
-              const int64_t px = std::min(p0 + i, P - 1);
-              const int64_t o = p.off[px * c.kh + y];
-              if (o >= 0) {
-                a[y * MR + i] = src + o + g * icg;
-              } else if (o == -1) {
-                a[y * MR + i] = p.zeros.data();
-              } else {
-                float* r = clipped.data() + (y * MR + i) * K;
-                const int64_t ox = px % c.ow, oy = px / c.ow % c.oh, n = px / (c.ow * c.oh);
-                const int64_t iy = oy * c.sh - c.ph + y * (c.dh + 1);
-                for (int64_t x = 0; x < c.kw; ++x, r += icg) {
-                  const int64_t ix = ox * c.sw - c.pw + x;
-                  if (ix < 0 || ix >= c.iw)
-                    std::fill(r, r + icg, 0.f);
-                  else
-                    std::copy_n(src + ((n * c.ih + iy) * c.iw + ix) * c.ic + g * icg, icg, r);
-                }
-                a[y * MR + i] = clipped.data() + (y * MR + i) * K;
-              }
+          taps = kh;
+          for (int i = 0; i < MR; ++i) {
+            const int64_t px = std::min(p0 + i, last_px);
+            const int64_t* o = offs + px * kh;
+            for (int64_t y = 0; y < kh; ++y) {
+              const int64_t v = o[y];
+              a[y * MR + i] = v >= 0    ? srcg + v
+                              : v == -1 ? zeros
+                                        : ClipRow(c, src, g, px, y, clipped.data() + (y * MR + i) * K);
             }
+          }
+        } else if (p.pointwise) {
+          for (int i = 0; i < MR; ++i) a[i] = srcg + std::min(p0 + i, last_px) * c.ic;
         } else {
-          for (int64_t t = 0; t < nt; ++t)
-            for (int i = 0; i < MR; ++i) {
-              const int64_t px = std::min(p0 + i, P - 1);
-              if (p.pointwise) {
-                a[t * MR + i] = src + px * c.ic + g * icg;
-              } else {
-                const int64_t o = p.off[px * p.taps + t0 + t];
-                a[t * MR + i] = o < 0 ? p.zeros.data() : src + o + g * icg;
-              }
-            }
+          const int64_t ptaps = p.taps;
+          for (int i = 0; i < MR; ++i) {
+            const int64_t* o = offs + std::min(p0 + i, last_px) * ptaps + t0;
+            for (int64_t t = 0; t < nt; ++t) a[t * MR + i] = o[t] < 0 ? zeros : srcg + o[t];
+          }
         }
         // Every channel block of the tile while its input rows are in L1 (the tap
         // chunk is sized so that all blocks' weights stay in L2 together), or the
