@@ -31,7 +31,8 @@ class SimdPrepared final : public StagedPrepared {
     // The register tile a plan runs (rows x vectors), and its variants.
     auto tile = [&](const simd::DirectPlan& p) {
       return std::to_string(p.narrow ? 2 * t.mr : t.mr) + "x" + std::to_string(p.narrow ? t.nv / 2 : t.nv) +
-             "v" + (p.row_taps ? "_row_taps" : "") + (p.blocks_outer ? "_blocks_outer" : "");
+             "v" + (p.row_taps ? "_row_taps" : "") + (p.blocks_outer ? "_blocks_outer" : "") +
+             (p.pointwise && p.k_chunk < p.c.icg() ? "_k" + std::to_string(p.k_chunk) : "");
     };
     for (size_t i = 0; i < stages_.size(); ++i) {
       const Stage& s = stages_[i];

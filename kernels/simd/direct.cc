@@ -44,9 +44,15 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
   // blocks_outer, (group, channel block, pixel tile).
   const int64_t blocks = p.blocks_outer ? p.ocb : 1;
   const int64_t units = c.g * blocks * ptiles;
-  for (int64_t t0 = 0; t0 < p.taps; t0 += p.tap_chunk) {
-    const int64_t nt = std::min(p.tap_chunk, p.taps - t0);
-    const bool first = t0 == 0, last = t0 + nt == p.taps;
+  // Passes: tap chunks, or for a pointwise layer chunks of its input channels;
+  // each pass adds its partial sums to the previous ones in dst.
+  const int64_t steps = p.pointwise ? icg : p.taps;
+  const int64_t chunk = p.pointwise ? p.k_chunk : p.tap_chunk;
+  for (int64_t s0 = 0; s0 < steps; s0 += chunk) {
+    const int64_t ns = std::min(chunk, steps - s0);
+    const bool first = s0 == 0, last = s0 + ns == steps;
+    const int64_t t0 = p.pointwise ? 0 : s0, nt = p.pointwise ? 1 : ns;
+    const int64_t k0 = p.pointwise ? s0 : 0;
     Parallel([&] {
       alignas(64) const float* a[kMaxTapChunk * MR];
       // Clipped kernel rows of a row-tap plan, copied with their zeros.
@@ -59,7 +65,7 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
         const int64_t g = gb / blocks;
         const int64_t p0 = pt * MR;
         const int nrows = static_cast<int>(std::min<int64_t>(MR, P - p0));
-        int64_t taps = nt, K = icg;
+        int64_t taps = nt, K = p.pointwise ? ns : icg;
         // Row pointers: the plan's members copied to locals first, since the
         // stores into a[] may alias them and were reloading them every time.
         const int64_t* offs = p.off.data();
@@ -82,7 +88,7 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
             }
           }
         } else if (p.pointwise) {
-          for (int i = 0; i < MR; ++i) a[i] = srcg + std::min(p0 + i, last_px) * c.ic;
+          for (int i = 0; i < MR; ++i) a[i] = srcg + std::min(p0 + i, last_px) * c.ic + k0;
         } else {
           const int64_t ptaps = p.taps;
           for (int i = 0; i < MR; ++i) {
@@ -96,7 +102,7 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
         const int64_t ob0 = p.blocks_outer ? gb % blocks : 0;
         const int64_t ob1 = p.blocks_outer ? ob0 + 1 : p.ocb;
         for (int64_t ob = ob0; ob < ob1; ++ob) {
-          const float* b = p.wpack.data() + ((g * p.ocb + ob) * p.taps + t0) * icg * NR;
+          const float* b = p.wpack.data() + (((g * p.ocb + ob) * p.taps + t0) * icg + k0) * NR;
           const int64_t col0 = ob * NR;
           GemmTileRows<MR, NV>(nrows, a, taps, K, b, dst + p0 * c.oc + g * ocg + col0, c.oc,
                                std::min(NR, ocg - col0), p.bias.data() + (g * p.ocb + ob) * NR,

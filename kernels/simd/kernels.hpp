@@ -72,6 +72,9 @@ struct DirectPlan {
   // Weights larger than L2 and inputs that fit: channel blocks outer, so that
   // each block's weights are read from memory once, not once per pixel tile.
   bool blocks_outer = false;
+  // Pointwise: input channels per pass, so that a pass's weights stay in L2
+  // (all of them unless they exceed 1 MiB: Mask R-CNN's 12544 -> 1024 layer).
+  int64_t k_chunk = 0;
 };
 // A pass's row pointers (tap_chunk x MR) live on the run's stack.
 constexpr int64_t kMaxTapChunk = 128;

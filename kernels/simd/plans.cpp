@@ -29,7 +29,10 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
   p.tap_chunk = p.row_taps ? p.taps
                          : std::clamp<int64_t>((512 << 10) / std::max<int64_t>(1, per_tap), 1,
                                                std::min(p.taps, kMaxTapChunk));
-  const int64_t pass_weights = p.tap_chunk * per_tap * c.g;
+  p.k_chunk = icg;
+  if (p.pointwise && per_tap > (1 << 20))
+    p.k_chunk = std::min(icg, std::max<int64_t>(16, (512 << 10) / (NR * 4 * p.ocb) / 16 * 16));
+  const int64_t pass_weights = (p.pointwise ? p.k_chunk * NR * 4 * p.ocb : p.tap_chunk * per_tap) * c.g;
   const int64_t input = c.mb * c.ih * c.iw * c.ic * 4;
   p.blocks_outer = pass_weights > (1 << 20) && input <= (512 << 10);
   p.wpack.assign(static_cast<size_t>(c.g * p.ocb * p.taps * icg * NR), 0.f);
