@@ -4,6 +4,7 @@
 #define HWY_TARGET_INCLUDE "kernels/simd/direct.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <vector>
@@ -42,7 +43,10 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
   const int64_t icg = c.icg(), ocg = c.ocg();
   // Work units: (group, pixel tile) with every channel block inside, or, with
   // blocks_outer, (group, channel block, pixel tile).
-  const int64_t blocks = p.blocks_outer ? p.ocb : 1;
+  // Too few pixel tiles to share between the threads (a fully connected layer
+  // has one): the channel blocks are shared too.
+  const bool by_block = p.blocks_outer || c.g * ptiles < 4 * omp_get_max_threads();
+  const int64_t blocks = by_block ? p.ocb : 1;
   const int64_t units = c.g * blocks * ptiles;
   // Passes: tap chunks, or for a pointwise layer chunks of its input channels;
   // each pass adds its partial sums to the previous ones in dst.
@@ -99,8 +103,8 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
         // Every channel block of the tile while its input rows are in L1 (the tap
         // chunk is sized so that all blocks' weights stay in L2 together), or the
         // unit's one block.
-        const int64_t ob0 = p.blocks_outer ? gb % blocks : 0;
-        const int64_t ob1 = p.blocks_outer ? ob0 + 1 : p.ocb;
+        const int64_t ob0 = by_block ? gb % blocks : 0;
+        const int64_t ob1 = by_block ? ob0 + 1 : p.ocb;
         for (int64_t ob = ob0; ob < ob1; ++ob) {
           const float* b = p.wpack.data() + (((g * p.ocb + ob) * p.taps + t0) * icg + k0) * NR;
           const int64_t col0 = ob * NR;

@@ -30,7 +30,10 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
                          : std::clamp<int64_t>((512 << 10) / std::max<int64_t>(1, per_tap), 1,
                                                std::min(p.taps, kMaxTapChunk));
   p.k_chunk = icg;
-  if (p.pointwise && per_tap > (1 << 20))
+  // Not for one pixel tile (a fully connected layer): its weights are used once
+  // anyway, and whole blocks stream from memory better than chunks of them.
+  const int64_t pixels = c.mb * c.oh * c.ow;
+  if (p.pointwise && per_tap > (1 << 20) && pixels > (p.narrow ? 2 * t.mr : t.mr))
     p.k_chunk = std::min(icg, std::max<int64_t>(16, (512 << 10) / (NR * 4 * p.ocb) / 16 * 16));
   const int64_t pass_weights = (p.pointwise ? p.k_chunk * NR * 4 * p.ocb : p.tap_chunk * per_tap) * c.g;
   const int64_t input = c.mb * c.ih * c.iw * c.ic * 4;
