@@ -81,7 +81,8 @@ std::string bench_flags_help() {
   --shape=DESCRIPTOR   a base layer, repeatable (default mb1ic64ih56oc64oh56)
   --shapes=FILE        benchdnn batch file: one descriptor per line, # comments
   --threads=1,2        thread counts
-  --precisions=LIST    f32,bf16,int8 (default f32)
+  --precisions=LIST    f32,bf16,int8,int8_chained (default f32; int8_chained:
+                       networks on oneDNN only)
   --layouts=LIST       nhwc,nchw: layout of the user tensors (default nhwc)
   --fusion=LIST        fused,unfused activation (default fused)
   --models             the phone study's 12 networks instead of single layers
