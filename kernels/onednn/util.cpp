@@ -112,7 +112,8 @@ bool fold_batch(Layer& l, Layout& layout) {
 // intermediate varies by 30 % and more between draws, and clipping costs far
 // more accuracy than a coarser scale, so the range is widened by half, but
 // never beyond the analytic bound |bias| + sum |w| * (input bound), which no
-// input can exceed (every activation here has |act(x)| <= |x|).
+// input can exceed (every activation here has |act(x)| <= |x|, but hard-sigmoid,
+// whose output is at most min(1, 1/2 + |x|/6)).
 std::vector<float> stage_input_ranges(const Layer& l, const LayerData& data) {
   const std::vector<Stage> st = l.stages();
   std::vector<float> seen(st.size(), 0.f);
@@ -144,6 +145,7 @@ std::vector<float> stage_input_ranges(const Layer& l, const LayerData& data) {
       for (int64_t j = 0; j < per_oc; ++j) sum += std::fabs(data.weights[i][o * per_oc + j]) * bound;
       next = std::max(next, sum);
     }
+    if (st[i].act == Act::hardsigmoid) next = std::min(1.f, 0.5f + next / 6);
     bound = next;
     range.push_back(std::min(bound, 1.5f * seen[i + 1]));
   }
