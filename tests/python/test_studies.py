@@ -105,6 +105,14 @@ def test_by_type_shares_add_up_and_impls_are_listed(run_dir):
     f32 = profile(run_dir, "tiny__onednn_f32_nhwc_t1.json")
     assert {r["layer"] for r in impls} >= {lr["layer"] for lr in f32["layers"]}
     assert all(r["FP32"] for r in impls if r["layer"] in {lr["layer"] for lr in f32["layers"]})
+    # A layer's implementation is its convolution's, not the reorder before it.
+    dq = profile(run_dir, "tiny__onednn_int8_nhwc_t1.json")
+    conv_impl = {}
+    for st in dq["steps"]:
+        if st["type"] in ("convolution", "pointwise", "depthwise"):
+            conv_impl.setdefault(st["layer"], st["impl"].split(" ")[0])
+    by_layer = {r["layer"]: r["INT8 dequant"] for r in impls}
+    assert conv_impl and all(by_layer[k] == v for k, v in conv_impl.items())
 
 
 def test_accuracy_and_findings(run_dir):
