@@ -16,8 +16,6 @@ namespace {
 
 enum class Mode { direct, per_stage, fused };
 
-int64_t pw_rows(const simd::DirectPlan& p, const simd::Tile& t) { return p.narrow ? 2 * t.mr : t.mr; }
-
 class SimdPrepared final : public StagedPrepared {
  public:
   SimdPrepared(const Layer& l, Mode mode, bool fuse_act, const LayerData& data)
@@ -30,7 +28,7 @@ class SimdPrepared final : public StagedPrepared {
     const std::string isa = "__" + simd::isa();
     // The register tile a plan runs (rows x vectors), and its variants.
     auto tile = [&](const simd::DirectPlan& p) {
-      return std::to_string(p.narrow ? 2 * t.mr : t.mr) + "x" + std::to_string(p.narrow ? t.nv / 2 : t.nv) +
+      return std::to_string(p.mr) + "x" + std::to_string(p.narrow ? t.nv / 2 : t.nv) +
              "v" + (p.row_taps ? "_row_taps" : "") + (p.blocks_outer ? "_blocks_outer" : "") +
              (p.pointwise && p.k_chunk < p.c.icg() ? "_k" + std::to_string(p.k_chunk) : "");
     };
@@ -47,7 +45,7 @@ class SimdPrepared final : public StagedPrepared {
         if (pw.pointwise && n.conv.g == 1 && n.conv.ic * n.conv.oc * 4 <= (256 << 10)) {
           dws_.push_back(simd::plan_dw(s.conv, data.weights[i].data(), bias, s.act));
           directs_.push_back(std::move(pw));
-          fused_.push_back(simd::plan_dw_pw_fused(dws_.back(), pw_rows(directs_.back(), t)));
+          fused_.push_back(simd::plan_dw_pw_fused(dws_.back(), directs_.back().mr));
           const size_t di = dws_.size() - 1, pi = directs_.size() - 1, fi = fused_.size() - 1;
           steps_.push_back({stage_name(i) + "+" + std::to_string(i + 1),
                             StepType::depthwise, "dw_pw_fused_nhwc_" + tile(directs_.back()) + isa,

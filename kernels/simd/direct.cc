@@ -18,18 +18,19 @@ namespace convbench::simd {
 namespace HWY_NAMESPACE {
 
 // A kernel row that padding clips, copied into `r` with zeros where it is.
-HWY_NOINLINE const float* ClipRow(const ConvDesc& c, const float* src, int64_t g, int64_t px,
-                                  int64_t y, float* r) {
+HWY_NOINLINE const float* ClipRow(const ConvDesc& c, const float* src, int64_t g,
+                                  const DirectPlan::Clip& at, float* r) {
   const int64_t icg = c.icg();
-  const int64_t ox = px % c.ow, oy = px / c.ow % c.oh, n = px / (c.ow * c.oh);
-  const int64_t iy = oy * c.sh - c.ph + y * (c.dh + 1);
   float* w = r;
+  // Plain loops: icg is under 16, too short for a library call per pixel.
   for (int64_t x = 0; x < c.kw; ++x, w += icg) {
-    const int64_t ix = ox * c.sw - c.pw + x;
-    if (ix < 0 || ix >= c.iw)
-      std::fill(w, w + icg, 0.f);
-    else
-      std::copy_n(src + ((n * c.ih + iy) * c.iw + ix) * c.ic + g * icg, icg, w);
+    const int64_t ix = at.ix0 + x;
+    if (ix < 0 || ix >= c.iw) {
+      for (int64_t i = 0; i < icg; ++i) w[i] = 0.f;
+    } else {
+      const float* from = src + at.row + ix * c.ic + g * icg;
+      for (int64_t i = 0; i < icg; ++i) w[i] = from[i];
+    }
   }
   return r;
 }
@@ -59,6 +60,7 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
     const int64_t k0 = p.pointwise ? s0 : 0;
     Parallel([&] {
       alignas(64) const float* a[kMaxTapChunk * MR];
+      int64_t lda[kMaxTapChunk];
       // Clipped kernel rows of a row-tap plan, copied with their zeros.
       static thread_local std::vector<float> clipped;
       if (p.row_taps && clipped.size() < static_cast<size_t>(MR * c.kh * c.kw * icg))
@@ -76,19 +78,38 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
         const float* zeros = p.zeros.data();
         const float* srcg = src + g * icg;
         const int64_t last_px = P - 1;
+        // A row-tap tile inside one output row and clear of the left and right
+        // padding reads each kernel row at a fixed step: one pointer per tap.
+        bool strided = false;
         if (p.row_taps) {
           // A tap is a kernel row: kw x icg values, contiguous in NHWC.
           const int64_t kh = c.kh;
           K = c.kw * icg;
           taps = kh;
-          for (int i = 0; i < MR; ++i) {
+          strided = p0 % c.ow + MR <= c.ow;
+          const int64_t* o0 = offs + p0 * kh;
+          const int64_t* o1 = offs + (p0 + MR - 1) * kh;
+          for (int64_t y = 0; strided && y < kh; ++y) {
+            // One output row has one input row per tap: all in it, or all padding.
+            if (o0[y] >= 0 && o1[y] >= 0) {
+              a[y] = srcg + o0[y];
+              lda[y] = c.sw * c.ic;
+            } else if (o0[y] == -1) {
+              a[y] = zeros;
+              lda[y] = 0;
+            } else {
+              strided = false;
+            }
+          }
+          for (int i = 0; i < MR && !strided; ++i) {
             const int64_t px = std::min(p0 + i, last_px);
             const int64_t* o = offs + px * kh;
             for (int64_t y = 0; y < kh; ++y) {
               const int64_t v = o[y];
               a[y * MR + i] = v >= 0    ? srcg + v
                               : v == -1 ? zeros
-                                        : ClipRow(c, src, g, px, y, clipped.data() + (y * MR + i) * K);
+                                        : ClipRow(c, src, g, p.clips[-2 - v],
+                                                  clipped.data() + (y * MR + i) * K);
             }
           }
         } else if (p.pointwise) {
@@ -108,9 +129,14 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
         for (int64_t ob = ob0; ob < ob1; ++ob) {
           const float* b = p.wpack.data() + (((g * p.ocb + ob) * p.taps + t0) * icg + k0) * NR;
           const int64_t col0 = ob * NR;
-          GemmTileRows<MR, NV>(nrows, a, taps, K, b, dst + p0 * c.oc + g * ocg + col0, c.oc,
-                               std::min(NR, ocg - col0), p.bias.data() + (g * p.ocb + ob) * NR,
-                               p.act, first, last);
+          float* out = dst + p0 * c.oc + g * ocg + col0;
+          const int64_t cols = std::min(NR, ocg - col0);
+          const float* bias = p.bias.data() + (g * p.ocb + ob) * NR;
+          if (strided)
+            GemmTileRows<MR, NV, true>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
+                                       last, lda);
+          else
+            GemmTileRows<MR, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first, last);
         }
       }
     });
@@ -118,6 +144,8 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
 }
 
 void RunDirect(const DirectPlan& p, const float* src, float* dst) {
+  if constexpr (kMRRowTaps > 0)
+    if (p.narrow && p.mr == kMRRowTaps) return RunDirectT<kMRRowTaps, kNVNarrow>(p, src, dst);
   if (p.narrow) return RunDirectT<kMRNarrow, kNVNarrow>(p, src, dst);
   RunDirectT<kMR, kNV>(p, src, dst);
 }

@@ -17,6 +17,7 @@ namespace HWY_NAMESPACE {
 
 int TileMR() { return kMR; }
 int TileNV() { return kNV; }
+int TileMRRowTaps() { return kMRRowTaps; }
 int Lanes() { return static_cast<int>(hn::Lanes(D())); }
 
 }  // namespace HWY_NAMESPACE
@@ -28,6 +29,7 @@ namespace convbench::simd {
 
 HWY_EXPORT(TileMR);
 HWY_EXPORT(TileNV);
+HWY_EXPORT(TileMRRowTaps);
 HWY_EXPORT(Lanes);
 
 namespace {
@@ -58,7 +60,8 @@ void apply_isa_cap() {
 
 Tile gemm_tile() {
   apply_isa_cap();
-  return {HWY_DYNAMIC_DISPATCH(TileMR)(), HWY_DYNAMIC_DISPATCH(TileNV)(), lanes()};
+  return {HWY_DYNAMIC_DISPATCH(TileMR)(), HWY_DYNAMIC_DISPATCH(TileNV)(), lanes(),
+          HWY_DYNAMIC_DISPATCH(TileMRRowTaps)()};
 }
 
 int lanes() {

@@ -11,6 +11,7 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "kernels/simd/activations-inl.h"
 #include "kernels/simd/vec-inl.h"
@@ -21,14 +22,15 @@ namespace HWY_NAMESPACE {
 
 // MR x NV register tile (kMR x kNV, or twice the rows on half the vectors for
 // narrow channel blocks): C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j].
-// a[t*MR + i] points at row i's K values for tap t; rows >= `rows` are computed
-// (on clamped pointers) but never loaded or stored. `first`: start from the
+// a[t*MR + i] points at row i's K values for tap t, or with kStrided row i of
+// tap t is a[t] + i * lda[t] (a tile of one output row: no table to read);
+// rows >= `rows` are computed (on clamped pointers) but never loaded or stored. `first`: start from the
 // bias (zero-padded to whole vectors: the loads stay inside it); `last`:
 // activate and store; otherwise store partial sums.
-template <int MR, int NV, Act A>
-HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t K,
-                         const float* b, float* c, int64_t ldc, int64_t cols, const float* bias,
-                         bool first, bool last) {
+template <int MR, int NV, Act A, bool kStrided>
+HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, int64_t taps,
+                         int64_t K, const float* b, float* c, int64_t ldc, int64_t cols,
+                         const float* bias, bool first, bool last) {
   const D d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   V acc[MR][NV];
@@ -59,13 +61,18 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t 
   }
   for (int64_t t = 0; t < taps; ++t) {
     const float* ap[MR];
-    for (int i = 0; i < MR; ++i) ap[i] = a[t * MR + i];
+    if constexpr (kStrided) {
+      for (int i = 0; i < MR; ++i) ap[i] = a[t] + i * lda[t];
+    } else {
+      for (int i = 0; i < MR; ++i) ap[i] = a[t * MR + i];
+    }
     const float* bt = b + t * K * NV * N;
     for (int64_t k = 0; k < K; ++k) {
       V bv[NV];
       // The weights stream from memory in layers used once per tile (a fully
       // connected layer): fetch them 8 rows ahead, one cache line per vector.
-      for (int j = 0; j < NV; ++j) hwy::Prefetch(bt + ((k + 8) * NV + j) * N);
+      if constexpr (!kStrided)
+        for (int j = 0; j < NV; ++j) hwy::Prefetch(bt + ((k + 8) * NV + j) * N);
       for (int j = 0; j < NV; ++j) bv[j] = hn::LoadU(d, bt + (k * NV + j) * N);
       for (int i = 0; i < MR; ++i) {
         const V av = hn::Set(d, ap[i][k]);
@@ -87,19 +94,25 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t taps, int64_t 
       std::copy(edge + i * NV * N, edge + i * NV * N + std::min(cols, NV * N), c + i * ldc);
 }
 
-template <int MR, int NV>
+template <Act A>
+using ActTag = std::integral_constant<Act, A>;
+
+template <int MR, int NV, bool kStrided = false>
 HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int64_t K,
                              const float* b, float* c, int64_t ldc, int64_t cols,
-                             const float* bias, Act act, bool first, bool last) {
+                             const float* bias, Act act, bool first, bool last,
+                             const int64_t* lda = nullptr) {
+  const auto tile = [&](auto act_tag) {
+    GemmTile<MR, NV, decltype(act_tag)::value, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols,
+                                                        bias, first, last);
+  };
   switch (act) {
-    case Act::none: return GemmTile<MR, NV, Act::none>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
-    case Act::relu: return GemmTile<MR, NV, Act::relu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
-    case Act::elu: return GemmTile<MR, NV, Act::elu>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
-    case Act::tanh: return GemmTile<MR, NV, Act::tanh>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
-    case Act::hardswish:
-      return GemmTile<MR, NV, Act::hardswish>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
-    case Act::hardsigmoid:
-      return GemmTile<MR, NV, Act::hardsigmoid>(rows, a, taps, K, b, c, ldc, cols, bias, first, last);
+    case Act::none: return tile(ActTag<Act::none>());
+    case Act::relu: return tile(ActTag<Act::relu>());
+    case Act::elu: return tile(ActTag<Act::elu>());
+    case Act::tanh: return tile(ActTag<Act::tanh>());
+    case Act::hardswish: return tile(ActTag<Act::hardswish>());
+    case Act::hardsigmoid: return tile(ActTag<Act::hardsigmoid>());
   }
 }
 

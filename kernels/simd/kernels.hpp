@@ -23,6 +23,7 @@ using Packed = Buffer;
 // pixels x NR output channels (NR = NV vectors).
 struct Tile {
   int mr, nv, lanes;
+  int mr_row_taps;  // rows of the narrow tile of row-tap plans; 0: the usual tile
   int nr() const { return nv * lanes; }
 };
 Tile gemm_tile();
@@ -63,12 +64,19 @@ struct DirectPlan {
   // channel blocks less (24, 40, 80, 160 channels); NR = output channels per block.
   bool narrow = false;
   int64_t nr = 0;
+  int64_t mr = 0;  // pixels per tile
   // Few input channels (a stem: 3 x 7 x 7 taps): a tap is a whole kernel row,
   // K = kw x icg contiguous NHWC values read in place (copied with zeros only
   // where the row is clipped by padding), one pass of kh taps, instead of
   // kh x kw taps of K = icg. off then holds [mb*oh*ow][kh]: the row's offset,
-  // -1 for a row wholly in padding, -2 for a clipped row.
+  // -1 for a row wholly in padding, -2 - i for a row that padding clips, where
+  // clips[i] says where its input row starts (no divisions at run time).
   bool row_taps = false;
+  struct Clip {
+    int64_t row;  // element offset of input row (n, iy, x = 0)
+    int64_t ix0;  // the kernel row's first input column, < 0 or past iw - kw
+  };
+  std::vector<Clip> clips;
   // Weights larger than L2 and inputs that fit: channel blocks outer, so that
   // each block's weights are read from memory once, not once per pixel tile.
   bool blocks_outer = false;

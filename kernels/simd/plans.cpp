@@ -15,14 +15,16 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
   DirectPlan p;
   p.c = c;
   p.act = act;
-  p.narrow = t.nv % 2 == 0 && padded(t.nr() / 2) < padded(t.nr());
-  p.nr = p.narrow ? t.nr() / 2 : t.nr();
-  const int64_t NR = p.nr;
-  p.taps = c.kh * c.kw;
-  p.ocb = (ocg + NR - 1) / NR;
   p.pointwise = c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 && c.ph == 0 && c.pw == 0 &&
                 c.pb <= 0 && c.pr <= 0 && c.oh == c.ih && c.ow == c.iw;
   p.row_taps = !p.pointwise && c.g == 1 && icg < 16 && c.dw == 0 && c.kw * icg <= kMaxRowK && c.kh <= kMaxTapChunk;
+  const bool row_tile = p.row_taps && t.mr_row_taps > 0 && t.nv % 2 == 0;
+  p.narrow = row_tile || (t.nv % 2 == 0 && padded(t.nr() / 2) < padded(t.nr()));
+  p.nr = p.narrow ? t.nr() / 2 : t.nr();
+  p.mr = row_tile ? t.mr_row_taps : p.narrow ? 2 * t.mr : t.mr;
+  const int64_t NR = p.nr;
+  p.taps = c.kh * c.kw;
+  p.ocb = (ocg + NR - 1) / NR;
   // Weights of one pass (tap chunk x icg x NR floats, every channel block) sized
   // for half of a 1 MiB L2.
   const int64_t per_tap = icg * NR * 4 * p.ocb;
@@ -33,7 +35,7 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
   // Not for one pixel tile (a fully connected layer): its weights are used once
   // anyway, and whole blocks stream from memory better than chunks of them.
   const int64_t pixels = c.mb * c.oh * c.ow;
-  if (p.pointwise && per_tap > (1 << 20) && pixels > (p.narrow ? 2 * t.mr : t.mr))
+  if (p.pointwise && per_tap > (1 << 20) && pixels > p.mr)
     p.k_chunk = std::min(icg, std::max<int64_t>(16, (512 << 10) / (NR * 4 * p.ocb) / 16 * 16));
   const int64_t pass_weights = (p.pointwise ? p.k_chunk * NR * 4 * p.ocb : p.tap_chunk * per_tap) * c.g;
   const int64_t input = c.mb * c.ih * c.iw * c.ic * 4;
@@ -61,9 +63,15 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
         for (int64_t ox = 0; ox < c.ow; ++ox)
           for (int64_t y = 0; y < c.kh; ++y) {
             const int64_t iy = oy * c.sh - c.ph + y * (c.dh + 1), ix0 = ox * c.sw - c.pw;
-            *o++ = iy < 0 || iy >= c.ih                   ? -1
-                   : ix0 < 0 || ix0 + c.kw > c.iw ? -2
-                                                  : ((n * c.ih + iy) * c.iw + ix0) * c.ic;
+            const int64_t row = (n * c.ih + iy) * c.iw * c.ic;
+            if (iy < 0 || iy >= c.ih) {
+              *o++ = -1;
+            } else if (ix0 < 0 || ix0 + c.kw > c.iw) {
+              *o++ = -2 - static_cast<int64_t>(p.clips.size());
+              p.clips.push_back({row, ix0});
+            } else {
+              *o++ = row + ix0 * c.ic;
+            }
           }
   } else if (!p.pointwise) {
     p.off.resize(static_cast<size_t>(c.mb * c.oh * c.ow * p.taps));

@@ -27,6 +27,11 @@ constexpr int kMR = 6, kNV = 2, kRegs = 16;
 #else
 constexpr int kMR = 6, kNV = 4, kRegs = 32;
 #endif
+// Row-tap plans (stems) with 32 registers: 14 pixels x kNV/2 vectors, 28
+// accumulators. Their rows need no table, only a pointer register each, and 14
+// divides the usual output widths (112, 56, 28), so tiles rarely cross a row.
+// 0: the usual tile.
+constexpr int kMRRowTaps = kRegs == 32 ? 14 : 0;
 
 // The first n (< Lanes) elements at p, the rest zero; and the matching store.
 // AVX2 and AVX-512 mask in hardware without touching the other lanes' memory;

@@ -201,6 +201,10 @@ TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
       {Kind::depthwise, many_taps},
       {Kind::normal, ConvDesc::make(1, 2, 3, 17, 19, 24, 7, 7, 2, 2, 3, 3, 0, 0)},
       {Kind::normal, ConvDesc::make(1, 1, 523, 5, 3, 530, 1, 1, 1, 1, 0, 0, 0, 0)},
+      // A stem wide enough for whole row-tap tiles (14 pixels) inside a row, beside
+      // tiles that padding clips or that cross into the next row or image; kernel
+      // rows wholly in padding; two channel blocks, the second partial.
+      {Kind::normal, ConvDesc::make(1, 2, 3, 9, 61, 40, 5, 5, 2, 2, 2, 2, 1, 0)},
   };
   for (const auto& [kind, shape] : cases) {
     Layer l;
