@@ -6,6 +6,7 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "kernels/simd/depthwise-inl.h"
 #include "kernels/simd/dw_streamed-inl.h"
@@ -22,10 +23,9 @@ namespace HWY_NAMESPACE {
 // per tile, with up to KW FMAs per input load. Each column of tiles is done for
 // all the rows before the next, while its input columns are still in L1. Loops over a tile have
 // constant bounds and no early exit, so the accumulators stay in registers.
-template <int KW, int S>
+template <int KW, int S, int XT = DwTileWidth<KW, S>()>
 HWY_INLINE void DwRowsSliding(const DwPlan& p, const float* src, float* out0, int64_t ldo,
                               int64_t n, int64_t oy0, int64_t nrows) {
-  constexpr int XT = DwTileWidth<KW, S>();
   constexpr int NIN = (XT - 1) * S + KW;
   const ConvDesc& c = p.c;
   const D d;
@@ -61,7 +61,7 @@ HWY_INLINE void DwRowsSliding(const DwPlan& p, const float* src, float* out0, in
         continue;
       }
       const float* row = src + ((n * c.ih + iy0 + ky0 * ystep) * c.iw + xs) * C;
-      DwStreamedRow<KW, S>(p, row, rstride, ky0, ky1, out + x0 * C, xs,
+      DwStreamedRow<KW, S, XT>(p, row, rstride, ky0, ky1, out + x0 * C, xs,
                          std::min<int64_t>(XT, c.ow - x0));
     }
   }
@@ -110,18 +110,36 @@ HWY_INLINE bool DwRowsHeldInput(const DwPlan& p, const float* src, float* out, i
   }
 }
 
-// Streamed kernels (KW 4..9) at horizontal stride S.
-template <int S>
-HWY_NOINLINE void DwRowsStreamed(const DwPlan& p, const float* src, float* out, int64_t ldo,
-                                 int64_t n, int64_t oy, int64_t nrows) {
+// Streamed kernels (KW 4..9) at horizontal stride S, XT outputs per tile.
+template <int S, int XT>
+HWY_NOINLINE void DwRowsStreamedXT(const DwPlan& p, const float* src, float* out, int64_t ldo,
+                                   int64_t n, int64_t oy, int64_t nrows) {
+  const auto rows = [&](auto kw) {
+    constexpr int KW = decltype(kw)::value;
+    DwRowsSliding<KW, S, std::min(XT, DwTileWidth<KW, S>())>(p, src, out, ldo, n, oy, nrows);
+  };
   switch (p.c.kw) {
-    case 4: DwRowsSliding<4, S>(p, src, out, ldo, n, oy, nrows); return;
-    case 5: DwRowsSliding<5, S>(p, src, out, ldo, n, oy, nrows); return;
-    case 6: DwRowsSliding<6, S>(p, src, out, ldo, n, oy, nrows); return;
-    case 7: DwRowsSliding<7, S>(p, src, out, ldo, n, oy, nrows); return;
-    case 8: DwRowsSliding<8, S>(p, src, out, ldo, n, oy, nrows); return;
-    default: DwRowsSliding<9, S>(p, src, out, ldo, n, oy, nrows); return;
+    case 4: return rows(std::integral_constant<int, 4>());
+    case 5: return rows(std::integral_constant<int, 5>());
+    case 6: return rows(std::integral_constant<int, 6>());
+    case 7: return rows(std::integral_constant<int, 7>());
+    case 8: return rows(std::integral_constant<int, 8>());
+    default: return rows(std::integral_constant<int, 9>());
   }
+}
+
+// Rows of 7 (or 21, 35) outputs take half-width tiles: 14-wide ones computed
+// twice the outputs they store on 7x7 images.
+template <int S>
+HWY_INLINE void DwRowsStreamed(const DwPlan& p, const float* src, float* out, int64_t ldo,
+                               int64_t n, int64_t oy, int64_t nrows) {
+  constexpr int kWide = 14, kHalf = 7;
+  const int64_t ow = p.c.ow;
+  const auto computed = [&](int64_t xt) { return (ow + xt - 1) / xt * xt; };
+  if constexpr (kRegs == 32)
+    if (computed(kHalf) < computed(kWide))
+      return DwRowsStreamedXT<S, kHalf>(p, src, out, ldo, n, oy, nrows);
+  DwRowsStreamedXT<S, kWide>(p, src, out, ldo, n, oy, nrows);
 }
 
 // The held-input and generic kernels, compiled apart from the streamed ones.

@@ -135,6 +135,8 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
           if (strided)
             GemmTileRows<MR, NV, true>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
                                        last, lda);
+          else if (p.pointwise)
+            GemmTileRowsPw<MR, NV>(nrows, a, K, b, out, c.oc, cols, bias, p.act, first, last);
           else
             GemmTileRows<MR, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first, last);
         }

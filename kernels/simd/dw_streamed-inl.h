@@ -26,12 +26,11 @@ namespace HWY_NAMESPACE {
 // is full and the first kPadLeft and last kPadRight of the NIN input columns lie in the
 // padding and are skipped at compile time, the rest inside; with kMasked each
 // column is tested. Two channel vectors per tile (8 outputs, 16 sums) were
-// slower.
-template <int KW, int S, bool kMasked, int kPadLeft, int kPadRight>
+// slower. XT: outputs per tile.
+template <int KW, int S, int XT, bool kMasked, int kPadLeft, int kPadRight>
 HWY_INLINE void DwStreamedTile(const DwPlan& p, const float* row, int64_t rstride, int64_t ky0,
                              int64_t ky1, float* out, int64_t c0, int64_t xs, int64_t nout,
                              size_t cn) {
-  constexpr int XT = DwTileWidth<KW, S>();
   constexpr int NIN = (XT - 1) * S + KW;
   const D d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
@@ -60,36 +59,48 @@ HWY_INLINE void DwStreamedTile(const DwPlan& p, const float* row, int64_t rstrid
 }
 
 // The streamed tiles of one output row from input column xs, one per channel
-// vector. An edge tile whose padding is exactly the "same" padding on one side,
-// PL = (KW-1)/2 columns on the left or PR = KW/2 on the right (the first and
-// last tile of a row whose width the tile divides), skips it at compile time;
-// other edge tiles and channel tails test each column, which cost the 5x5
-// stage a fifth of its time when half its tiles (56 wide, 14 per tile) did.
-template <int KW, int S>
+// vector. An edge tile whose padding is exactly the "same" padding, PL = (KW-S)/2
+// columns on the left or PR = KW-S-PL on the right (the first and last tile of a
+// row whose width the tile divides; both when one tile is the whole row, as on
+// 7x7 images), skips it at compile time; other edge tiles and channel tails test
+// each column, which cost the 5x5 stage a fifth of its time when half its tiles
+// (56 wide, 14 per tile) did.
+template <int KW, int S, int XT>
 HWY_INLINE void DwStreamedRow(const DwPlan& p, const float* row, int64_t rstride, int64_t ky0,
                             int64_t ky1, float* out, int64_t xs, int64_t nout) {
-  constexpr int XT = DwTileWidth<KW, S>();
   constexpr int NIN = (XT - 1) * S + KW;
-  constexpr int PL = (KW - 1) / 2, PR = KW / 2;
+  constexpr int PL = (KW - S) / 2, PR = KW - S - PL;
   const int64_t N = static_cast<int64_t>(hn::Lanes(D()));
   const int64_t C = p.c.ic, iw = p.c.iw, cfull = C / N * N;
   const size_t n = static_cast<size_t>(N);
+  const auto tiles = [&](auto tile) {
+    for (int64_t c0 = 0; c0 < cfull; c0 += N) tile(row + c0, out + c0, c0);
+  };
   int64_t c0 = 0;
   if (xs >= 0 && xs + NIN <= iw) {
-    for (; c0 < cfull; c0 += N)
-      DwStreamedTile<KW, S, false, 0, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs, nout, n);
-  } else if (xs == -PL && NIN - PL <= iw) {
-    for (; c0 < cfull; c0 += N)
-      DwStreamedTile<KW, S, false, PL, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs, nout,
-                                        n);
+    tiles([&](const float* r, float* o, int64_t ch) {
+      DwStreamedTile<KW, S, XT, false, 0, 0>(p, r, rstride, ky0, ky1, o, ch, xs, nout, n);
+    });
+    c0 = cfull;
+  } else if (xs == -PL && xs + NIN <= iw) {
+    tiles([&](const float* r, float* o, int64_t ch) {
+      DwStreamedTile<KW, S, XT, false, PL, 0>(p, r, rstride, ky0, ky1, o, ch, xs, nout, n);
+    });
+    c0 = cfull;
   } else if (xs >= 0 && xs + NIN - PR == iw) {
-    for (; c0 < cfull; c0 += N)
-      DwStreamedTile<KW, S, false, 0, PR>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs, nout,
-                                        n);
+    tiles([&](const float* r, float* o, int64_t ch) {
+      DwStreamedTile<KW, S, XT, false, 0, PR>(p, r, rstride, ky0, ky1, o, ch, xs, nout, n);
+    });
+    c0 = cfull;
+  } else if (xs == -PL && xs + NIN - PR == iw) {
+    tiles([&](const float* r, float* o, int64_t ch) {
+      DwStreamedTile<KW, S, XT, false, PL, PR>(p, r, rstride, ky0, ky1, o, ch, xs, nout, n);
+    });
+    c0 = cfull;
   }
   for (; c0 < C; c0 += N)
-    DwStreamedTile<KW, S, true, 0, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs, nout,
-                                    static_cast<size_t>(std::min(N, C - c0)));
+    DwStreamedTile<KW, S, XT, true, 0, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs, nout,
+                                        static_cast<size_t>(std::min(N, C - c0)));
 }
 
 }  // namespace HWY_NAMESPACE

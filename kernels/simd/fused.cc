@@ -34,7 +34,7 @@ void RunDwPwFusedT(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const f
         const int rows = static_cast<int>(std::min<int64_t>(MR, P - x0));
         for (int i = 0; i < MR; ++i) a[i] = buf + std::min<int64_t>(x0 + i, P - 1) * c.ic;
         for (int64_t ob = 0; ob < pw.ocb; ++ob)
-          GemmTileRows<MR, NV>(rows, a, 1, c.ic, pw.wpack.data() + ob * c.ic * NR,
+          GemmTileRowsPw<MR, NV>(rows, a, c.ic, pw.wpack.data() + ob * c.ic * NR,
                        out + x0 * oc + ob * NR, oc, std::min(NR, oc - ob * NR),
                        pw.bias.data() + ob * NR, pw.act, true, true);
       }

@@ -116,6 +116,20 @@ HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int6
   }
 }
 
+// One tap (pointwise rows): a tile of at most kMRTail rows runs a tile of that
+// many, not MR: the last tile of a 7x7 image (49 = 8 x 6 + 1 pixels) computed
+// six rows for one, a ninth of the layer's FMAs.
+constexpr int kMRTail = 2;
+template <int MR, int NV>
+HWY_INLINE void GemmTileRowsPw(int rows, const float* const* a, int64_t K, const float* b,
+                               float* c, int64_t ldc, int64_t cols, const float* bias, Act act,
+                               bool first, bool last) {
+  if constexpr (MR > kMRTail)
+    if (rows <= kMRTail)
+      return GemmTileRows<kMRTail, NV>(rows, a, 1, K, b, c, ldc, cols, bias, act, first, last);
+  GemmTileRows<MR, NV>(rows, a, 1, K, b, c, ldc, cols, bias, act, first, last);
+}
+
 // The narrow tile: twice the rows on half the vectors (same accumulator count).
 constexpr int kMRNarrow = 2 * kMR, kNVNarrow = kNV / 2;
 

@@ -205,6 +205,15 @@ TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
       // tiles that padding clips or that cross into the next row or image; kernel
       // rows wholly in padding; two channel blocks, the second partial.
       {Kind::normal, ConvDesc::make(1, 2, 3, 9, 61, 40, 5, 5, 2, 2, 2, 2, 1, 0)},
+      // Rows of 7 outputs, where one depthwise tile is the whole row and skips
+      // the padding on both sides, at strides 1 and 2; channel tails.
+      {Kind::depthwise, ConvDesc::make(1, 1, 40, 9, 7, 24, 5, 5, 1, 1, 2, 2, 0, 0)},
+      {Kind::depthwise, ConvDesc::make(1, 1, 40, 10, 14, 24, 5, 5, 2, 2, 1, 1, 0, 0, 5, 7)},
+      // 49 pixels: a last pointwise tile of one row (6- and 12-row tiles), alone
+      // and after a depthwise stage; a channel tail.
+      {Kind::normal, ConvDesc::make(1, 1, 37, 7, 7, 100, 1, 1, 1, 1, 0, 0, 0, 0)},
+      {Kind::depthwise, ConvDesc::make(1, 1, 37, 7, 7, 100, 3, 3, 1, 1, 1, 1, 0, 0)},
+      {Kind::depthwise, ConvDesc::make(1, 1, 37, 7, 7, 24, 3, 3, 1, 1, 1, 1, 0, 0)},
   };
   for (const auto& [kind, shape] : cases) {
     Layer l;
