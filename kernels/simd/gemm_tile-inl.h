@@ -11,7 +11,6 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
-#include <type_traits>
 
 #include "kernels/simd/activations-inl.h"
 #include "kernels/simd/vec-inl.h"
@@ -94,25 +93,30 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
       std::copy(edge + i * NV * N, edge + i * NV * N + std::min(cols, NV * N), c + i * ldc);
 }
 
-template <Act A>
-using ActTag = std::integral_constant<Act, A>;
-
 template <int MR, int NV, bool kStrided = false>
 HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int64_t K,
                              const float* b, float* c, int64_t ldc, int64_t cols,
                              const float* bias, Act act, bool first, bool last,
                              const int64_t* lda = nullptr) {
-  const auto tile = [&](auto act_tag) {
-    GemmTile<MR, NV, decltype(act_tag)::value, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols,
-                                                        bias, first, last);
-  };
   switch (act) {
-    case Act::none: return tile(ActTag<Act::none>());
-    case Act::relu: return tile(ActTag<Act::relu>());
-    case Act::elu: return tile(ActTag<Act::elu>());
-    case Act::tanh: return tile(ActTag<Act::tanh>());
-    case Act::hardswish: return tile(ActTag<Act::hardswish>());
-    case Act::hardsigmoid: return tile(ActTag<Act::hardsigmoid>());
+    case Act::none:
+      return GemmTile<MR, NV, Act::none, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols, bias,
+                                                   first, last);
+    case Act::relu:
+      return GemmTile<MR, NV, Act::relu, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols, bias,
+                                                   first, last);
+    case Act::elu:
+      return GemmTile<MR, NV, Act::elu, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols, bias,
+                                                  first, last);
+    case Act::tanh:
+      return GemmTile<MR, NV, Act::tanh, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols, bias,
+                                                   first, last);
+    case Act::hardswish:
+      return GemmTile<MR, NV, Act::hardswish, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols,
+                                                        bias, first, last);
+    case Act::hardsigmoid:
+      return GemmTile<MR, NV, Act::hardsigmoid, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols,
+                                                          bias, first, last);
   }
 }
 
