@@ -24,11 +24,10 @@ class SimdPrepared final : public StagedPrepared {
     std::vector<Act> pass(stages_.size(), Act::none);
     if (!fuse_act)
       for (size_t i = 0; i < stages_.size(); ++i) std::swap(pass[i], stages_[i].act);
-    const simd::Tile t = simd::gemm_tile();
     const std::string isa = "__" + simd::isa();
     // The register tile a plan runs (rows x vectors), and its variants.
     auto tile = [&](const simd::DirectPlan& p) {
-      return std::to_string(p.mr) + "x" + std::to_string(p.narrow ? t.nv / 2 : t.nv) +
+      return std::to_string(p.mr) + "x" + std::to_string(p.nv) +
              "v" + (p.row_taps ? "_row_taps" : "") + (p.blocks_outer ? "_blocks_outer" : "") +
              (p.pointwise && p.k_chunk < p.c.icg() ? "_k" + std::to_string(p.k_chunk) : "");
     };

@@ -18,6 +18,7 @@ namespace HWY_NAMESPACE {
 int TileMR() { return kMR; }
 int TileNV() { return kNV; }
 int TileMRRowTaps() { return kMRRowTaps; }
+int TileMR3() { return kMR3; }
 int Lanes() { return static_cast<int>(hn::Lanes(D())); }
 
 }  // namespace HWY_NAMESPACE
@@ -30,6 +31,7 @@ namespace convbench::simd {
 HWY_EXPORT(TileMR);
 HWY_EXPORT(TileNV);
 HWY_EXPORT(TileMRRowTaps);
+HWY_EXPORT(TileMR3);
 HWY_EXPORT(Lanes);
 
 namespace {
@@ -61,7 +63,7 @@ void apply_isa_cap() {
 Tile gemm_tile() {
   apply_isa_cap();
   return {HWY_DYNAMIC_DISPATCH(TileMR)(), HWY_DYNAMIC_DISPATCH(TileNV)(), lanes(),
-          HWY_DYNAMIC_DISPATCH(TileMRRowTaps)()};
+          HWY_DYNAMIC_DISPATCH(TileMRRowTaps)(), HWY_DYNAMIC_DISPATCH(TileMR3)()};
 }
 
 int lanes() {

@@ -44,7 +44,10 @@ void RunDwPwFusedT(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const f
 
 void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
                   float* dst) {
-  if (pw.narrow) return RunDwPwFusedT<kMRNarrow, kNVNarrow>(dw, pw, f, src, dst);
+  if constexpr (kMR3 > 0)
+    if (pw.mr == kMR3 && pw.nv == 3) return RunDwPwFusedT<kMR3, 3>(dw, pw, f, src, dst);
+  if (pw.mr == kMRNarrow && pw.nv == kNVNarrow)
+    return RunDwPwFusedT<kMRNarrow, kNVNarrow>(dw, pw, f, src, dst);
   RunDwPwFusedT<kMR, kNV>(dw, pw, f, src, dst);
 }
 

@@ -19,8 +19,7 @@ HWY_BEFORE_NAMESPACE();
 namespace convbench::simd {
 namespace HWY_NAMESPACE {
 
-// MR x NV register tile (kMR x kNV, or twice the rows on half the vectors for
-// narrow channel blocks): C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j].
+// MR x NV register tile (the plan's choice, see DirectPlan): C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j].
 // a[t*MR + i] points at row i's K values for tap t, or with kStrided row i of
 // tap t is a[t] + i * lda[t] (a tile of one output row: no table to read);
 // rows >= `rows` are computed (on clamped pointers) but never loaded or stored. `first`: start from the

@@ -24,6 +24,7 @@ using Packed = Buffer;
 struct Tile {
   int mr, nv, lanes;
   int mr_row_taps;  // rows of the narrow tile of row-tap plans; 0: the usual tile
+  int mr3;          // rows of the 3-vector tile; 0 where the target has none
   int nr() const { return nv * lanes; }
 };
 Tile gemm_tile();
@@ -60,11 +61,12 @@ struct DirectPlan {
                              // (at most kMaxTapChunk)
   Act act = Act::none;
   bool pointwise = false;    // 1x1, stride 1, no padding: rows are the input itself
-  // The register tile: twice the pixels on half the vectors where that pads the
-  // channel blocks less (24, 40, 80, 160 channels); NR = output channels per block.
-  bool narrow = false;
+  // The register tile, MR pixels x NV vectors (NR = NV x lanes output channels
+  // per block): the target's usual one, twice the pixels on half the vectors, or
+  // 3 vectors, whichever costs least for the channel count (see plan_direct).
+  int64_t mr = 0;
+  int64_t nv = 0;
   int64_t nr = 0;
-  int64_t mr = 0;  // pixels per tile
   // Few input channels (a stem: 3 x 7 x 7 taps): a tap is a whole kernel row,
   // K = kw x icg contiguous NHWC values read in place (copied with zeros only
   // where the row is clipped by padding), one pass of kh taps, instead of

@@ -32,6 +32,10 @@ constexpr int kMR = 6, kNV = 4, kRegs = 32;
 // divides the usual output widths (112, 56, 28), so tiles rarely cross a row.
 // 0: the usual tile.
 constexpr int kMRRowTaps = kRegs == 32 ? 14 : 0;
+// With 32 registers, also 8 pixels x 3 vectors (24 accumulators, 11 loads per 24
+// FMAs): blocks of 48 channels fit channel counts such as 72, 96 and 144, where
+// blocks of 64 pad a quarter or more and blocks of 32 need 14 loads.
+constexpr int kMR3 = kRegs == 32 ? 8 : 0;
 
 // The first n (< Lanes) elements at p, the rest zero; and the matching store.
 // AVX2 and AVX-512 mask in hardware without touching the other lanes' memory;
