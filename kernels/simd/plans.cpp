@@ -52,7 +52,9 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
   if (p.pointwise && per_tap > (1 << 20) && pixels > p.mr)
     p.k_chunk = std::min(icg, std::max<int64_t>(16, (512 << 10) / (NR * 4 * p.ocb) / 16 * 16));
   const int64_t pass_weights = (p.pointwise ? p.k_chunk * NR * 4 * p.ocb : p.tap_chunk * per_tap) * c.g;
-  const int64_t input = c.mb * c.ih * c.iw * c.ic * 4;
+  // The input the taps read, which each block reads again: a strided 1x1
+  // convolution (ResNet's downsampling, 8 MiB of weights) reads a quarter of it.
+  const int64_t input = c.mb * std::min(c.ih * c.iw, c.oh * c.ow * p.taps) * c.ic * 4;
   p.blocks_outer = pass_weights > (1 << 20) && input <= (512 << 10);
   p.wpack.assign(static_cast<size_t>(c.g * p.ocb * p.taps * icg * NR), 0.f);
   for (int64_t g = 0; g < c.g; ++g)

@@ -219,6 +219,9 @@ TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
       {Kind::normal, ConvDesc::make(1, 1, 37, 7, 7, 72, 1, 1, 1, 1, 0, 0, 0, 0)},
       {Kind::depthwise, ConvDesc::make(1, 1, 37, 7, 7, 72, 3, 3, 1, 1, 1, 1, 0, 0)},
       {Kind::normal, ConvDesc::make(1, 2, 19, 9, 11, 72, 3, 3, 2, 1, 1, 1, 0, 0)},
+      // A strided 1x1 convolution with 1.4 MB of weights (ResNet's downsampling):
+      // channel blocks outermost, since the pixels it reads are few.
+      {Kind::normal, ConvDesc::make(1, 1, 600, 9, 9, 530, 1, 1, 2, 2, 0, 0, 0, 0)},
   };
   for (const auto& [kind, shape] : cases) {
     Layer l;
