@@ -78,6 +78,9 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
         const float* zeros = p.zeros.data();
         const float* srcg = src + g * icg;
         const int64_t last_px = P - 1;
+        // A last tile of at most kMRTail rows runs the tile of that many (its
+        // row pointers kMRTail apart): a 7x7 image's 49 pixels end in one row.
+        const int ar = MR > kMRTail && nrows <= kMRTail ? kMRTail : MR;
         // A row-tap tile inside one output row and clear of the left and right
         // padding reads each kernel row at a fixed step: one pointer per tap.
         bool strided = false;
@@ -101,12 +104,12 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
               strided = false;
             }
           }
-          for (int i = 0; i < MR && !strided; ++i) {
+          for (int i = 0; i < ar && !strided; ++i) {
             const int64_t px = std::min(p0 + i, last_px);
             const int64_t* o = offs + px * kh;
             for (int64_t y = 0; y < kh; ++y) {
               const int64_t v = o[y];
-              a[y * MR + i] = v >= 0    ? srcg + v
+              a[y * ar + i] = v >= 0    ? srcg + v
                               : v == -1 ? zeros
                                         : ClipRow(c, src, g, p.clips[-2 - v],
                                                   clipped.data() + (y * MR + i) * K);
@@ -116,9 +119,9 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
           for (int i = 0; i < MR; ++i) a[i] = srcg + std::min(p0 + i, last_px) * c.ic + k0;
         } else {
           const int64_t ptaps = p.taps;
-          for (int i = 0; i < MR; ++i) {
+          for (int i = 0; i < ar; ++i) {
             const int64_t* o = offs + std::min(p0 + i, last_px) * ptaps + t0;
-            for (int64_t t = 0; t < nt; ++t) a[t * MR + i] = o[t] < 0 ? zeros : srcg + o[t];
+            for (int64_t t = 0; t < nt; ++t) a[t * ar + i] = o[t] < 0 ? zeros : srcg + o[t];
           }
         }
         // Every channel block of the tile while its input rows are in L1 (the tap
@@ -135,8 +138,9 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
           if (strided)
             GemmTileRows<MR, NV, true>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
                                        last, lda);
-          else if (p.pointwise)
-            GemmTileRowsPw<MR, NV>(nrows, a, K, b, out, c.oc, cols, bias, p.act, first, last);
+          else if (ar < MR)
+            GemmTileRows<kMRTail, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
+                                      last);
           else
             GemmTileRows<MR, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first, last);
         }

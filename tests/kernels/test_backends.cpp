@@ -214,6 +214,10 @@ TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
       {Kind::normal, ConvDesc::make(1, 1, 37, 7, 7, 100, 1, 1, 1, 1, 0, 0, 0, 0)},
       {Kind::depthwise, ConvDesc::make(1, 1, 37, 7, 7, 100, 3, 3, 1, 1, 1, 1, 0, 0)},
       {Kind::depthwise, ConvDesc::make(1, 1, 37, 7, 7, 24, 3, 3, 1, 1, 1, 1, 0, 0)},
+      // The same last tile of one or two rows for a 3x3 convolution (6-row tiles)
+      // and a stem (14-row tiles: 2 x 3 x 5 = 30 pixels).
+      {Kind::normal, ConvDesc::make(1, 1, 37, 7, 7, 100, 3, 3, 1, 1, 1, 1, 0, 0)},
+      {Kind::normal, ConvDesc::make(1, 2, 3, 3, 5, 20, 3, 3, 1, 1, 1, 1, 0, 0)},
       // 72 output channels: the 3-vector tile (where the target has one), after a
       // depthwise stage, on a last tile of one row, and in a 3x3 convolution.
       {Kind::normal, ConvDesc::make(1, 1, 37, 7, 7, 72, 1, 1, 1, 1, 0, 0, 0, 0)},
