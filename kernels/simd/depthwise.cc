@@ -6,7 +6,6 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
-#include <type_traits>
 
 #include "kernels/simd/depthwise-inl.h"
 #include "kernels/simd/dw_streamed-inl.h"
@@ -110,21 +109,23 @@ HWY_INLINE bool DwRowsHeldInput(const DwPlan& p, const float* src, float* out, i
   }
 }
 
+// At most XT outputs per tile, and no more than the registers allow.
+template <int KW, int S, int XT>
+constexpr int DwXT() {
+  return std::min(XT, DwTileWidth<KW, S>());
+}
+
 // Streamed kernels (KW 4..9) at horizontal stride S, XT outputs per tile.
 template <int S, int XT>
 HWY_NOINLINE void DwRowsStreamedXT(const DwPlan& p, const float* src, float* out, int64_t ldo,
                                    int64_t n, int64_t oy, int64_t nrows) {
-  const auto rows = [&](auto kw) {
-    constexpr int KW = decltype(kw)::value;
-    DwRowsSliding<KW, S, std::min(XT, DwTileWidth<KW, S>())>(p, src, out, ldo, n, oy, nrows);
-  };
   switch (p.c.kw) {
-    case 4: return rows(std::integral_constant<int, 4>());
-    case 5: return rows(std::integral_constant<int, 5>());
-    case 6: return rows(std::integral_constant<int, 6>());
-    case 7: return rows(std::integral_constant<int, 7>());
-    case 8: return rows(std::integral_constant<int, 8>());
-    default: return rows(std::integral_constant<int, 9>());
+    case 4: return DwRowsSliding<4, S, DwXT<4, S, XT>()>(p, src, out, ldo, n, oy, nrows);
+    case 5: return DwRowsSliding<5, S, DwXT<5, S, XT>()>(p, src, out, ldo, n, oy, nrows);
+    case 6: return DwRowsSliding<6, S, DwXT<6, S, XT>()>(p, src, out, ldo, n, oy, nrows);
+    case 7: return DwRowsSliding<7, S, DwXT<7, S, XT>()>(p, src, out, ldo, n, oy, nrows);
+    case 8: return DwRowsSliding<8, S, DwXT<8, S, XT>()>(p, src, out, ldo, n, oy, nrows);
+    default: return DwRowsSliding<9, S, DwXT<9, S, XT>()>(p, src, out, ldo, n, oy, nrows);
   }
 }
 

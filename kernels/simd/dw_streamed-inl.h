@@ -73,30 +73,23 @@ HWY_INLINE void DwStreamedRow(const DwPlan& p, const float* row, int64_t rstride
   const int64_t N = static_cast<int64_t>(hn::Lanes(D()));
   const int64_t C = p.c.ic, iw = p.c.iw, cfull = C / N * N;
   const size_t n = static_cast<size_t>(N);
-  const auto tiles = [&](auto tile) {
-    for (int64_t c0 = 0; c0 < cfull; c0 += N) tile(row + c0, out + c0, c0);
-  };
   int64_t c0 = 0;
   if (xs >= 0 && xs + NIN <= iw) {
-    tiles([&](const float* r, float* o, int64_t ch) {
-      DwStreamedTile<KW, S, XT, false, 0, 0>(p, r, rstride, ky0, ky1, o, ch, xs, nout, n);
-    });
-    c0 = cfull;
+    for (; c0 < cfull; c0 += N)
+      DwStreamedTile<KW, S, XT, false, 0, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs,
+                                             nout, n);
   } else if (xs == -PL && xs + NIN <= iw) {
-    tiles([&](const float* r, float* o, int64_t ch) {
-      DwStreamedTile<KW, S, XT, false, PL, 0>(p, r, rstride, ky0, ky1, o, ch, xs, nout, n);
-    });
-    c0 = cfull;
+    for (; c0 < cfull; c0 += N)
+      DwStreamedTile<KW, S, XT, false, PL, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs,
+                                              nout, n);
   } else if (xs >= 0 && xs + NIN - PR == iw) {
-    tiles([&](const float* r, float* o, int64_t ch) {
-      DwStreamedTile<KW, S, XT, false, 0, PR>(p, r, rstride, ky0, ky1, o, ch, xs, nout, n);
-    });
-    c0 = cfull;
+    for (; c0 < cfull; c0 += N)
+      DwStreamedTile<KW, S, XT, false, 0, PR>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs,
+                                              nout, n);
   } else if (xs == -PL && xs + NIN - PR == iw) {
-    tiles([&](const float* r, float* o, int64_t ch) {
-      DwStreamedTile<KW, S, XT, false, PL, PR>(p, r, rstride, ky0, ky1, o, ch, xs, nout, n);
-    });
-    c0 = cfull;
+    for (; c0 < cfull; c0 += N)
+      DwStreamedTile<KW, S, XT, false, PL, PR>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs,
+                                               nout, n);
   }
   for (; c0 < C; c0 += N)
     DwStreamedTile<KW, S, XT, true, 0, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs, nout,
