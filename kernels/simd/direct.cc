@@ -155,7 +155,8 @@ void RunDirect(const DirectPlan& p, const float* src, float* dst) {
       return RunDirectT<kMRRowTaps, kNVNarrow>(p, src, dst);
   if constexpr (kMR3 > 0)
     if (p.mr == kMR3 && p.nv == 3) return RunDirectT<kMR3, 3>(p, src, dst);
-  if (p.mr == kMRNarrow && p.nv == kNVNarrow) return RunDirectT<kMRNarrow, kNVNarrow>(p, src, dst);
+  if (p.mr == kMRNarrow && p.nv == kNVNarrow)
+    return RunDirectT<kMRNarrow, kNVNarrow>(p, src, dst);
   RunDirectT<kMR, kNV>(p, src, dst);
 }
 

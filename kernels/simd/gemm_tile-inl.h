@@ -19,12 +19,13 @@ HWY_BEFORE_NAMESPACE();
 namespace convbench::simd {
 namespace HWY_NAMESPACE {
 
-// MR x NV register tile (the plan's choice, see DirectPlan): C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j].
-// a[t*MR + i] points at row i's K values for tap t, or with kStrided row i of
-// tap t is a[t] + i * lda[t] (a tile of one output row: no table to read);
-// rows >= `rows` are computed (on clamped pointers) but never loaded or stored. `first`: start from the
-// bias (zero-padded to whole vectors: the loads stay inside it); `last`:
-// activate and store; otherwise store partial sums.
+// MR x NV register tile (the plan's choice, see DirectPlan):
+// C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j]. a[t*MR + i] points at
+// row i's K values for tap t, or with kStrided row i of tap t is a[t] + i * lda[t]
+// (a tile of one output row: no table to read); rows >= `rows` are computed (on
+// clamped pointers) but never loaded or stored. `first`: start from the bias
+// (zero-padded to whole vectors: the loads stay inside it); `last`: activate and
+// store; otherwise store partial sums.
 template <int MR, int NV, Act A, bool kStrided>
 HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, int64_t taps,
                          int64_t K, const float* b, float* c, int64_t ldc, int64_t cols,
@@ -69,6 +70,7 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
       V bv[NV];
       // The weights stream from memory in layers used once per tile (a fully
       // connected layer): fetch them 8 rows ahead, one cache line per vector.
+      // Not on the fixed-step stem tiles, whose weights are a few KiB.
       if constexpr (!kStrided)
         for (int j = 0; j < NV; ++j) hwy::Prefetch(bt + ((k + 8) * NV + j) * N);
       for (int j = 0; j < NV; ++j) bv[j] = hn::LoadU(d, bt + (k * NV + j) * N);
