@@ -136,13 +136,13 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
           const int64_t cols = std::min(NR, ocg - col0);
           const float* bias = p.bias.data() + (g * p.ocb + ob) * NR;
           if (strided)
-            GemmTileRows<MR, NV, true>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
+            GemmTileCols<MR, NV, true>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
                                        last, lda);
           else if (ar < MR)
-            GemmTileRows<kMRTail, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
+            GemmTileCols<kMRTail, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
                                       last);
           else
-            GemmTileRows<MR, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first, last);
+            GemmTileCols<MR, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first, last);
         }
       }
     });

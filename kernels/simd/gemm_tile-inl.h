@@ -23,10 +23,11 @@ namespace HWY_NAMESPACE {
 // C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j]. a[t*MR + i] points at
 // row i's K values for tap t, or with kStrided row i of tap t is a[t] + i * lda[t]
 // (a tile of one output row: no table to read); rows >= `rows` are computed (on
-// clamped pointers) but never loaded or stored. `first`: start from the bias
-// (zero-padded to whole vectors: the loads stay inside it); `last`: activate and
-// store; otherwise store partial sums.
-template <int MR, int NV, Act A, bool kStrided>
+// clamped pointers) but never loaded or stored. B's rows are NVB vectors apart
+// (the packed block's width: a last block's tile may be narrower). `first`:
+// start from the bias (zero-padded to whole vectors: the loads stay inside it);
+// `last`: activate and store; otherwise store partial sums.
+template <int MR, int NV, Act A, bool kStrided, int NVB = NV>
 HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, int64_t taps,
                          int64_t K, const float* b, float* c, int64_t ldc, int64_t cols,
                          const float* bias, bool first, bool last) {
@@ -35,15 +36,24 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
   V acc[MR][NV];
   // Every access to acc is in a loop with constant bounds and no condition, so
   // the compiler keeps it in registers; with per-element conditions it spilled
-  // all 24 of them to the stack around the K loop. Edge tiles go through a stack
-  // copy instead.
-  const bool full = rows == MR && cols >= NV * N;
+  // all 24 of them to the stack around the K loop. A tile of whole rows whose
+  // last vector is partly past `cols` masks that vector; other edge tiles go
+  // through a stack copy.
+  const int64_t tail = cols - (NV - 1) * N;  // columns in the last vector
+  const bool full = rows == MR && tail >= N;
+  const bool masked = rows == MR && tail > 0 && tail < N;
+  const auto m = hn::FirstN(d, static_cast<size_t>(std::clamp<int64_t>(tail, 0, N)));
   HWY_ALIGN float edge[MR * NV * hn::MaxLanes(D())];
   if (first) {
     // The bias starts the sums: MR*NV adds fewer in the epilogue.
     for (int j = 0; j < NV; ++j) {
       const V bj = hn::LoadU(d, bias + j * N);
       for (int i = 0; i < MR; ++i) acc[i][j] = bj;
+    }
+  } else if (masked) {
+    for (int i = 0; i < MR; ++i) {
+      for (int j = 0; j < NV - 1; ++j) acc[i][j] = hn::LoadU(d, c + i * ldc + j * N);
+      acc[i][NV - 1] = hn::MaskedLoad(m, d, c + i * ldc + (NV - 1) * N);
     }
   } else {
     const float* from = c;
@@ -65,15 +75,15 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
     } else {
       for (int i = 0; i < MR; ++i) ap[i] = a[t * MR + i];
     }
-    const float* bt = b + t * K * NV * N;
+    const float* bt = b + t * K * NVB * N;
     for (int64_t k = 0; k < K; ++k) {
       V bv[NV];
       // The weights stream from memory in layers used once per tile (a fully
       // connected layer): fetch them 8 rows ahead, one cache line per vector.
       // Not on the fixed-step stem tiles, whose weights are a few KiB.
       if constexpr (!kStrided)
-        for (int j = 0; j < NV; ++j) hwy::Prefetch(bt + ((k + 8) * NV + j) * N);
-      for (int j = 0; j < NV; ++j) bv[j] = hn::LoadU(d, bt + (k * NV + j) * N);
+        for (int j = 0; j < NV; ++j) hwy::Prefetch(bt + ((k + 8) * NVB + j) * N);
+      for (int j = 0; j < NV; ++j) bv[j] = hn::LoadU(d, bt + (k * NVB + j) * N);
       for (int i = 0; i < MR; ++i) {
         const V av = hn::Set(d, ap[i][k]);
         for (int j = 0; j < NV; ++j) acc[i][j] = hn::MulAdd(av, bv[j], acc[i][j]);
@@ -83,6 +93,14 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
   if (last)
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NV; ++j) acc[i][j] = ActivateT<A>(d, acc[i][j]);
+  if (masked) {
+    float* to = c;
+    for (int i = 0; i < MR; ++i, to += ldc) {
+      for (int j = 0; j < NV - 1; ++j) hn::StoreU(acc[i][j], d, to + j * N);
+      hn::BlendedStore(acc[i][NV - 1], m, d, to + (NV - 1) * N);
+    }
+    return;
+  }
   float* to = full ? c : edge;
   const int64_t ld = full ? ldc : NV * N;
   // The row pointer is walked: with i * ld GCC kept 24 store offsets in vector
@@ -94,31 +112,49 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
       std::copy(edge + i * NV * N, edge + i * NV * N + std::min(cols, NV * N), c + i * ldc);
 }
 
-template <int MR, int NV, bool kStrided = false>
+template <int MR, int NV, bool kStrided = false, int NVB = NV>
 HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int64_t K,
                              const float* b, float* c, int64_t ldc, int64_t cols,
                              const float* bias, Act act, bool first, bool last,
                              const int64_t* lda = nullptr) {
   switch (act) {
-    case Act::none:
-      return GemmTile<MR, NV, Act::none, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols, bias,
-                                                   first, last);
-    case Act::relu:
-      return GemmTile<MR, NV, Act::relu, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols, bias,
-                                                   first, last);
-    case Act::elu:
-      return GemmTile<MR, NV, Act::elu, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols, bias,
-                                                  first, last);
-    case Act::tanh:
-      return GemmTile<MR, NV, Act::tanh, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols, bias,
-                                                   first, last);
-    case Act::hardswish:
-      return GemmTile<MR, NV, Act::hardswish, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols,
-                                                        bias, first, last);
-    case Act::hardsigmoid:
-      return GemmTile<MR, NV, Act::hardsigmoid, kStrided>(rows, a, lda, taps, K, b, c, ldc, cols,
-                                                          bias, first, last);
+#define CONVBENCH_GEMM_TILE_CASE(ACT)                                                    \
+  case Act::ACT:                                                                         \
+    return GemmTile<MR, NV, Act::ACT, kStrided, NVB>(rows, a, lda, taps, K, b, c, ldc, cols, \
+                                                     bias, first, last);
+    CONVBENCH_GEMM_TILE_CASE(none)
+    CONVBENCH_GEMM_TILE_CASE(relu)
+    CONVBENCH_GEMM_TILE_CASE(elu)
+    CONVBENCH_GEMM_TILE_CASE(tanh)
+    CONVBENCH_GEMM_TILE_CASE(hardswish)
+    CONVBENCH_GEMM_TILE_CASE(hardsigmoid)
+#undef CONVBENCH_GEMM_TILE_CASE
   }
+}
+
+// A channel block's tile: as many vectors as the block has columns (the last
+// block of 72 channels is 24, one and a half vectors: a 4-vector tile computed
+// 64), reading B at the whole block's stride.
+template <int MR, int NV, bool kStrided = false>
+HWY_INLINE void GemmTileCols(int rows, const float* const* a, int64_t taps, int64_t K,
+                             const float* b, float* c, int64_t ldc, int64_t cols,
+                             const float* bias, Act act, bool first, bool last,
+                             const int64_t* lda = nullptr) {
+  const int64_t N = static_cast<int64_t>(hn::Lanes(D()));
+  const int64_t nv = (cols + N - 1) / N;
+  if constexpr (NV > 1)
+    if (nv == 1)
+      return GemmTileRows<MR, 1, kStrided, NV>(rows, a, taps, K, b, c, ldc, cols, bias, act,
+                                               first, last, lda);
+  if constexpr (NV > 2)
+    if (nv == 2)
+      return GemmTileRows<MR, 2, kStrided, NV>(rows, a, taps, K, b, c, ldc, cols, bias, act,
+                                               first, last, lda);
+  if constexpr (NV > 3)
+    if (nv == 3)
+      return GemmTileRows<MR, 3, kStrided, NV>(rows, a, taps, K, b, c, ldc, cols, bias, act,
+                                               first, last, lda);
+  GemmTileRows<MR, NV, kStrided>(rows, a, taps, K, b, c, ldc, cols, bias, act, first, last, lda);
 }
 
 // One tap (pointwise rows): a tile of at most kMRTail rows runs a tile of that
@@ -131,8 +167,8 @@ HWY_INLINE void GemmTileRowsPw(int rows, const float* const* a, int64_t K, const
                                bool first, bool last) {
   if constexpr (MR > kMRTail)
     if (rows <= kMRTail)
-      return GemmTileRows<kMRTail, NV>(rows, a, 1, K, b, c, ldc, cols, bias, act, first, last);
-  GemmTileRows<MR, NV>(rows, a, 1, K, b, c, ldc, cols, bias, act, first, last);
+      return GemmTileCols<kMRTail, NV>(rows, a, 1, K, b, c, ldc, cols, bias, act, first, last);
+  GemmTileCols<MR, NV>(rows, a, 1, K, b, c, ldc, cols, bias, act, first, last);
 }
 
 // The narrow tile: twice the rows on half the vectors (same accumulator count).

@@ -11,27 +11,35 @@ namespace convbench::simd {
 DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act act) {
   const Tile t = gemm_tile();
   const int64_t icg = c.icg(), ocg = c.ocg();
-  auto padded = [&](int64_t nr) { return (ocg + nr - 1) / nr * nr; };
   DirectPlan p;
   p.c = c;
   p.act = act;
   p.pointwise = c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 && c.ph == 0 && c.pw == 0 &&
                 c.pb <= 0 && c.pr <= 0 && c.oh == c.ih && c.ow == c.iw;
   p.row_taps = !p.pointwise && c.g == 1 && icg < 16 && c.dw == 0 && c.kw * icg <= kMaxRowK && c.kh <= kMaxTapChunk;
-  // The tile: the least padded channels, each weighted by what a column costs
-  // on that tile, measured on 14x14 pointwise layers with K = 80-112: 1.35-1.45x
-  // the 4-vector tile's on 2 vectors (14 loads per 24 FMAs), 1.12-1.16x on 3.
+  // The tile: the least work over the output channels in vector columns (the
+  // last block's tile has only the vectors it needs), each weighted by what a
+  // column costs on that tile, measured on pointwise layers of 16-1024 channels
+  // (28x28 and 56x56, K = 24-128): 12x2v and 8x3v cost 1.03-1.07x a 6x4v column
+  // on whole blocks; narrow last tiles cost more, most on 6 and 8 rows, whose
+  // few FMAs per load leave their loads exposed (72 channels: 6x4v + 6x1v is 1.1x
+  // 12x2v + 12x2v + 12x1v).
   struct Shape {
     int64_t mr, nv;
-    double per_column;
+    double whole;
+    double last[3];  // per column of a last tile of 1, 2, 3 vectors
   };
-  std::vector<Shape> shapes = {{t.mr, t.nv, 1.0}};
-  if (t.nv % 2 == 0) shapes.push_back({2 * t.mr, t.nv / 2, 1.35});
-  if (t.mr3 > 0) shapes.push_back({t.mr3, 3, 1.15});
+  std::vector<Shape> shapes = {{t.mr, t.nv, 1.0, {1.6, 1.3, 1.1}}};
+  if (t.nv % 2 == 0) shapes.push_back({2 * t.mr, t.nv / 2, 1.05, {1.3, 1.3, 1.3}});
+  if (t.mr3 > 0) shapes.push_back({t.mr3, 3, 1.05, {1.6, 1.5, 1.5}});
+  auto cost = [&](const Shape& s) {
+    const int64_t vectors = (ocg + t.lanes - 1) / t.lanes;
+    const int64_t last = vectors % s.nv;
+    return (vectors - last) * s.whole + (last > 0 ? last * s.last[last - 1] : 0.0);
+  };
   const Shape* best = &shapes[0];
   for (const Shape& s : shapes)
-    if (padded(s.nv * t.lanes) * s.per_column < padded(best->nv * t.lanes) * best->per_column)
-      best = &s;
+    if (cost(s) < cost(*best) - 1e-9) best = &s;
   p.mr = best->mr;
   p.nv = best->nv;
   if (p.row_taps && t.mr_row_taps > 0 && t.nv % 2 == 0) p.mr = t.mr_row_taps, p.nv = t.nv / 2;

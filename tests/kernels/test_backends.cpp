@@ -218,11 +218,20 @@ TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
       // and a stem (14-row tiles: 2 x 3 x 5 = 30 pixels).
       {Kind::normal, ConvDesc::make(1, 1, 37, 7, 7, 100, 3, 3, 1, 1, 1, 1, 0, 0)},
       {Kind::normal, ConvDesc::make(1, 2, 3, 3, 5, 20, 3, 3, 1, 1, 1, 1, 0, 0)},
-      // 72 output channels: the 3-vector tile (where the target has one), after a
-      // depthwise stage, on a last tile of one row, and in a 3x3 convolution.
-      {Kind::normal, ConvDesc::make(1, 1, 37, 7, 7, 72, 1, 1, 1, 1, 0, 0, 0, 0)},
-      {Kind::depthwise, ConvDesc::make(1, 1, 37, 7, 7, 72, 3, 3, 1, 1, 1, 1, 0, 0)},
-      {Kind::normal, ConvDesc::make(1, 2, 19, 9, 11, 72, 3, 3, 2, 1, 1, 1, 0, 0)},
+      // 144 and 40 output channels: the 3-vector tile (where the target has one),
+      // after a depthwise stage, on a last tile of one row, and in a 3x3 convolution.
+      {Kind::normal, ConvDesc::make(1, 1, 37, 7, 7, 144, 1, 1, 1, 1, 0, 0, 0, 0)},
+      {Kind::depthwise, ConvDesc::make(1, 1, 37, 7, 7, 40, 3, 3, 1, 1, 1, 1, 0, 0)},
+      {Kind::normal, ConvDesc::make(1, 2, 19, 9, 11, 144, 3, 3, 2, 1, 1, 1, 0, 0)},
+      // Last channel blocks narrower than the tile (a tile of only the vectors
+      // they need, its last vector masked): 72 = 32 + 32 + 8 in two tap passes,
+      // whose second adds to the first's partial sums (160 input channels); 104 =
+      // 64 + 40 (three vectors, the third half used); 56 in one block, alone and
+      // after a depthwise stage.
+      {Kind::normal, ConvDesc::make(1, 1, 160, 6, 13, 72, 3, 3, 1, 1, 1, 1, 0, 0)},
+      {Kind::normal, ConvDesc::make(1, 1, 21, 12, 5, 104, 1, 1, 1, 1, 0, 0, 0, 0)},
+      {Kind::normal, ConvDesc::make(1, 1, 21, 12, 5, 56, 1, 1, 1, 1, 0, 0, 0, 0)},
+      {Kind::depthwise, ConvDesc::make(1, 1, 29, 12, 5, 56, 3, 3, 1, 1, 1, 1, 0, 0)},
       // A strided 1x1 convolution with 1.4 MB of weights (ResNet's downsampling):
       // channel blocks outermost, since the pixels it reads are few.
       {Kind::normal, ConvDesc::make(1, 1, 600, 9, 9, 530, 1, 1, 2, 2, 0, 0, 0, 0)},
