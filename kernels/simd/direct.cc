@@ -44,9 +44,15 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
   const int64_t icg = c.icg(), ocg = c.ocg();
   // Work units: (group, pixel tile) with every channel block inside, or, with
   // blocks_outer, (group, channel block, pixel tile).
-  // Too few pixel tiles to share between the threads (a fully connected layer
-  // has one): the channel blocks are shared too.
-  const bool by_block = p.blocks_outer || c.g * ptiles < 4 * omp_get_max_threads();
+  // Too few pixel tiles to share evenly between the threads (a fully connected
+  // layer has one; a 7x7 image's 9 tiles gave two threads 5 and 4, the last of
+  // one row): the channel blocks are shared too.
+  const int64_t T = omp_get_max_threads();
+  const auto uneven = [&](int64_t units) {
+    return static_cast<double>((units + T - 1) / T * T) / static_cast<double>(units);
+  };
+  const bool by_block = p.blocks_outer || c.g * ptiles < 4 * T ||
+                        (T > 1 && uneven(c.g * ptiles) > uneven(c.g * p.ocb * ptiles) + 0.05);
   const int64_t blocks = by_block ? p.ocb : 1;
   const int64_t units = c.g * blocks * ptiles;
   // Passes: tap chunks, or for a pointwise layer chunks of its input channels;
