@@ -154,19 +154,52 @@ ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg,
         throw Error("backend " + std::string(b.name()) + " refuses " + n.name + " (" +
                     n.layer.str() + ") " + cfg.str() + ": " + why);
 
+  std::vector<bool> keep(nodes.size(), false);
+  for (size_t i = 0; i < nodes.size(); ++i)
+    keep[i] = nodes[i].op == NodeOp::input || nodes[i].op == NodeOp::shape;
+  for (size_t o : model_.outputs()) keep[o] = true;
+
+  // Pairs the backend computes as one layer: a depthwise layer whose output only
+  // a single-stage layer reads (MobileNets' depthwise then pointwise), f32 only
+  // (the data below is drawn before any int8 calibration). fused[j] = i.
+  std::vector<size_t> readers(nodes.size(), 0);
+  for (size_t j = 0; j < nodes.size(); ++j)
+    for (size_t i : model_.in[j]) ++readers[i];
+  std::vector<size_t> fused(nodes.size(), Exec::kNone);
+  std::vector<std::unique_ptr<Prepared>> fused_prep(nodes.size());
+  if (cfg.precision == Precision::f32)
+    for (size_t j = 0; j < nodes.size(); ++j) {
+      if (nodes[j].op != NodeOp::conv || model_.in[j].size() != 1) continue;
+      const size_t i = model_.in[j][0];
+      if (nodes[i].op != NodeOp::conv || keep[i] || readers[i] != 1) continue;
+      const std::vector<Stage> si = nodes[i].layer.stages(), sj = nodes[j].layer.stages();
+      if (si.size() != 1 || sj.size() != 1 || !si[0].conv.is_depthwise()) continue;
+      const LayerData di = network_layer_data(nodes[i].layer, seed + 1 + i);
+      const LayerData dj = network_layer_data(nodes[j].layer, seed + 1 + j);
+      LayerData d;
+      d.weights = {di.weights[0], dj.weights[0]};
+      d.biases = {di.biases[0], dj.biases[0]};
+      if ((fused_prep[j] = b.prepare_fused({si[0], sj[0]}, cfg, d))) fused[j] = i;
+    }
+  std::vector<bool> unwritten(nodes.size(), false);
+  for (size_t j = 0; j < nodes.size(); ++j)
+    if (fused[j] != Exec::kNone) unwritten[fused[j]] = true;
+
   // Buffer plan: inputs, markers and outputs keep theirs; every other tensor
   // takes the smallest free buffer that holds it and gives it back after its
   // last reader (a node's output is taken before its inputs are given back, so
   // it never shares a buffer with one of them). Chained int8 keeps its
   // intermediates in the backend's own tensors: only the kept ones are f32.
+  // A fused pair runs where its second layer is: the first one's input is read there.
   std::vector<size_t> last_reader(nodes.size(), 0), pos(nodes.size());
   for (size_t t = 0; t < model_.order.size(); ++t) pos[model_.order[t]] = t;
   for (size_t i = 0; i < nodes.size(); ++i)
     for (size_t j : model_.in[i]) last_reader[j] = std::max(last_reader[j], pos[i]);
-  std::vector<bool> keep(nodes.size(), false);
-  for (size_t i = 0; i < nodes.size(); ++i)
-    keep[i] = nodes[i].op == NodeOp::input || nodes[i].op == NodeOp::shape;
-  for (size_t o : model_.outputs()) keep[o] = true;
+  for (size_t j = 0; j < nodes.size(); ++j)
+    if (fused[j] != Exec::kNone) {
+      const size_t x = model_.in[fused[j]][0];
+      last_reader[x] = std::max(last_reader[x], pos[j]);
+    }
   buf_of_.assign(nodes.size(), -1);
   std::vector<size_t> cap;  // floats per buffer
   std::vector<int> free_list;
@@ -174,7 +207,7 @@ ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg,
     const size_t i = model_.order[t];
     const auto need = static_cast<size_t>(elems(nodes[i].dims));
     bytes_unshared_ += static_cast<int64_t>(need * sizeof(float));
-    if (chained && !keep[i]) continue;
+    if ((chained && !keep[i]) || unwritten[i]) continue;
     int best = -1;
     if (!keep[i])
       for (int f : free_list)
@@ -186,7 +219,9 @@ ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg,
       cap.push_back(need);
     }
     buf_of_[i] = best;
-    for (size_t j : model_.in[i])
+    std::vector<size_t> read = model_.in[i];
+    if (fused[i] != Exec::kNone) read.push_back(model_.in[fused[i]][0]);
+    for (size_t j : read)
       if (!keep[j] && buf_of_[j] >= 0 && last_reader[j] == t &&
           std::find(free_list.begin(), free_list.end(), buf_of_[j]) == free_list.end())
         free_list.push_back(buf_of_[j]);
@@ -241,7 +276,12 @@ ModelRunner::ModelRunner(const Model& m, const Backend& b, const RunConfig& cfg,
       case NodeOp::input:
       case NodeOp::shape: break;
       case NodeOp::conv:
-        execs_.push_back({i, b.prepare(n.layer, cfg, conv_data(i)), buf(model_.in[i][0]), buf(i)});
+        if (unwritten[i]) break;
+        if (fused[i] != Exec::kNone)
+          execs_.push_back({i, std::move(fused_prep[i]), buf(model_.in[fused[i]][0]), buf(i),
+                            fused[i]});
+        else
+          execs_.push_back({i, b.prepare(n.layer, cfg, conv_data(i)), buf(model_.in[i][0]), buf(i)});
         break;
       case NodeOp::add:
       case NodeOp::concat: {
@@ -279,6 +319,7 @@ std::vector<float> ModelRunner::tensor_ranges(int draws) {
   };
   for (int draw = 0; draw < draws; ++draw) {
     for (size_t i = 0; i < model_.nodes.size(); ++i) {
+      if (buf_of_[i] < 0) continue;  // computed inside a fused layer
       float* x = bufs_[static_cast<size_t>(buf_of_[i])].data();
       if (model_.nodes[i].op == NodeOp::input) {
         const std::vector<float> v =

@@ -36,6 +36,10 @@ class ModelRunner {
     std::unique_ptr<Prepared> p;
     const float* src;  // a convolution's input (joins hold their own pointers)
     float* dst;
+    // A depthwise layer computed inside this one (a backend's prepare_fused),
+    // whose tensor is never written; kNone otherwise.
+    size_t fused_from = kNone;
+    static constexpr size_t kNone = static_cast<size_t>(-1);
   };
 
   // Throws Error naming the node a backend refuses, and why.

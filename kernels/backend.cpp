@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 namespace convbench {
 
@@ -81,7 +82,9 @@ double library_share(Prepared& p, const float* src, float* dst, int runs) {
   return share[share.size() / 2];
 }
 
-StagedPrepared::StagedPrepared(const Layer& l) : stages_(l.stages()) {
+StagedPrepared::StagedPrepared(const Layer& l) : StagedPrepared(l.stages()) {}
+
+StagedPrepared::StagedPrepared(std::vector<Stage> stages) : stages_(std::move(stages)) {
   for (size_t i = 0; i + 1 < stages_.size(); ++i)
     tmp_.emplace_back(static_cast<size_t>(stages_[i].conv.dst_elems()));
 }

@@ -162,12 +162,18 @@ int main(int argc, char** argv) {
       const Node& node = model.nodes[ex.node];
       LayerRow lr{node.name, "", "", 0,
                   node.op == NodeOp::conv ? static_cast<double>(layer_cost(node.layer).total.flops()) : 0.0};
+      // A fused pair is one row, named by both layers.
+      if (ex.fused_from != ModelRunner::Exec::kNone) {
+        const Node& first = model.nodes[ex.fused_from];
+        lr.layer = first.name + "+" + node.name;
+        lr.flops += static_cast<double>(layer_cost(first.layer).total.flops());
+      }
       double main_us = -1;
       for (size_t s = 0; s < samples[l].size(); ++s) {
         const Prepared::Step& st = ex.p->steps()[s];
         const double us = percentile(samples[l][s], 0.5);
         sum_us += us;
-        rows.push_back({node.name, st.name, std::string(to_string(st.type)), st.impl, us});
+        rows.push_back({lr.layer, st.name, std::string(to_string(st.type)), st.impl, us});
         lr.us += us;
         const std::string t(to_string(st.type));
         if (lr.types.find(t) == std::string::npos) lr.types += (lr.types.empty() ? "" : "+") + t;

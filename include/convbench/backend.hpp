@@ -98,6 +98,7 @@ class Prepared {
 class StagedPrepared : public Prepared {
  protected:
   explicit StagedPrepared(const Layer& l);
+  explicit StagedPrepared(std::vector<Stage> stages);
   const float* in(size_t i) const { return i == 0 ? src_ : tmp_[i - 1].data(); }
   float* out(size_t i) { return i + 1 == stages_.size() ? dst_ : tmp_[i].data(); }
   static std::string stage_name(size_t i) { return "stage" + std::to_string(i); }
@@ -138,6 +139,16 @@ class Backend {
   virtual std::vector<std::pair<size_t, std::unique_ptr<Prepared>>> prepare_network(
       const Model& m, const RunConfig& cfg, const NetworkData& data) const {
     return {};
+  }
+  // Two network layers, a depthwise one and the one that alone reads its output
+  // (f32), as one prepared layer whose stages are theirs, where the backend
+  // computes them together and the tensor between them never reaches memory;
+  // data holds both stages' weights and biases. Null: the backend does not
+  // fuse these, and the runner prepares each layer alone.
+  virtual std::unique_ptr<Prepared> prepare_fused(const std::vector<Stage>& stages,
+                                                  const RunConfig& cfg,
+                                                  const LayerData& data) const {
+    return nullptr;
   }
   // Library name and version, e.g. "oneDNN 2.6.3"; empty for our own code.
   virtual std::string version() const { return {}; }

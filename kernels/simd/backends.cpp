@@ -7,6 +7,8 @@
 //                    after it computed row by row as one fused step.
 #include <hwy/highway.h>
 
+#include <utility>
+
 #include "convbench/backend.hpp"
 #include "convbench/buffer.hpp"
 #include "kernels/simd/kernels.hpp"
@@ -18,8 +20,8 @@ enum class Mode { direct, per_stage, fused };
 
 class SimdPrepared final : public StagedPrepared {
  public:
-  SimdPrepared(const Layer& l, Mode mode, bool fuse_act, const LayerData& data)
-      : StagedPrepared(l) {
+  SimdPrepared(std::vector<Stage> stages, Mode mode, bool fuse_act, const LayerData& data)
+      : StagedPrepared(std::move(stages)) {
     // Unfused: the kernels store raw sums and the activation is a pass of its own.
     std::vector<Act> pass(stages_.size(), Act::none);
     if (!fuse_act)
@@ -126,7 +128,18 @@ class HandBackend final : public Backend {
                                     const LayerData& data) const override {
     // Fusing a depthwise and a pointwise stage needs the activation fused too.
     const Mode mode = cfg.fuse_act ? mode_ : (mode_ == Mode::fused ? Mode::per_stage : mode_);
-    return std::make_unique<SimdPrepared>(l, mode, cfg.fuse_act, data);
+    return std::make_unique<SimdPrepared>(l.stages(), mode, cfg.fuse_act, data);
+  }
+  std::unique_ptr<Prepared> prepare_fused(const std::vector<Stage>& stages, const RunConfig& cfg,
+                                          const LayerData& data) const override {
+    if (mode_ != Mode::fused || !cfg.fuse_act || cfg.layout != Layout::nhwc ||
+        cfg.precision != Precision::f32 || stages.size() != 2 || !stages[0].conv.is_depthwise())
+      return nullptr;
+    auto p = std::make_unique<SimdPrepared>(stages, Mode::fused, true, data);
+    // One step: the pair fused. Two: the plan declined (pointwise weights past
+    // L2), and each layer alone does the same work without the private tensor.
+    if (p->steps().size() != 1) return nullptr;
+    return p;
   }
 
  private:

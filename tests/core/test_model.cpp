@@ -195,6 +195,52 @@ TEST(ModelRunner, ChainedInt8ReordersOnlyAtTheEdges) {
   }
 }
 
+// Depthwise then pointwise pairs, as MobileNets have them: a stride-1 and a
+// stride-2 depthwise layer each read by one pointwise layer alone (fused by
+// hand_fused_nhwc, with the depthwise activation differing from the pointwise
+// one), and one read twice (not fused: its tensor is needed).
+const char* kPairs = R"(net pairs
+input data 1x5x9x11
+conv dw1 data normal/relu+bias/g5mb1ic5ih9iw11oc5oh9ow11kh3kw3ph1pw1
+conv pw1 dw1 normal/none+bias/mb1ic5ih9iw11oc24oh9ow11kh1kw1
+conv dw2 pw1 normal/hardswish+bias/g24mb1ic24ih9iw11oc24oh5ow6kh3kw3sh2sw2ph1pw1
+conv pw2 dw2 normal/relu/mb1ic24ih5iw6oc40oh5ow6kh1kw1
+conv dw3 pw2 normal/elu/g40mb1ic40ih5iw6oc40oh5ow6kh5kw5ph2pw2
+conv pw3 dw3 normal/none+bias/mb1ic40ih5iw6oc16oh5ow6kh1kw1
+concat cat dw3,pw3
+)";
+
+TEST(ModelRunner, FusedPairsMatchPlainLoops) {
+  const Model m = parse_network(kPairs, "pairs.net");
+  const uint64_t seed = 11;
+  const std::vector<std::vector<float>> ref = network_ref(m, Layout::nhwc, seed);
+  const size_t out = m.outputs()[0];
+  for (int threads : {1, 3}) {
+    set_threads(threads);
+    ModelRunner r(m, find_backend("hand_fused_nhwc"), {Layout::nhwc, Precision::f32, true}, seed);
+    std::vector<std::string> fused;
+    for (const ModelRunner::Exec& e : r.execs())
+      if (e.fused_from != ModelRunner::Exec::kNone)
+        fused.push_back(m.nodes[e.fused_from].name + "+" + m.nodes[e.node].name);
+    EXPECT_EQ(fused, (std::vector<std::string>{"dw1+pw1", "dw2+pw2"})) << "threads " << threads;
+    r.run();
+    const float* y = r.outputs()[0].second;
+    double err = 0, scale = 1;
+    for (size_t k = 0; k < ref[out].size(); ++k) {
+      scale = std::max(scale, std::fabs(static_cast<double>(ref[out][k])));
+      err = std::max(err, std::fabs(static_cast<double>(y[k]) - ref[out][k]));
+    }
+    EXPECT_LE(err / scale, 1e-5) << "threads " << threads << " seed " << seed;
+  }
+  set_threads(1);
+  // Layer by layer (hand_nhwc), the two fused depthwise tensors get buffers.
+  ModelRunner apart(m, find_backend("hand_nhwc"), {Layout::nhwc, Precision::f32, true}, seed);
+  EXPECT_EQ(apart.execs().size(), 7u);
+  ModelRunner together(m, find_backend("hand_fused_nhwc"), {Layout::nhwc, Precision::f32, true},
+                       seed);
+  EXPECT_EQ(together.execs().size(), 5u);
+}
+
 TEST(ModelRunner, BuffersAreReusedAfterTheirLastReader) {
   const Model m = study_model(Kind::normal, Act::relu, 3);
   ModelRunner r(m, find_backend("ref"), {Layout::nhwc, Precision::f32, true}, 1);
