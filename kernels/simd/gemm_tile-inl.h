@@ -132,9 +132,9 @@ HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int6
   }
 }
 
-// A channel block's tile: as many vectors as the block has columns (the last
-// block of 72 channels is 24, one and a half vectors: a 4-vector tile computed
-// 64), reading B at the whole block's stride.
+// A channel block's tile: as many vectors as the block has columns (72
+// channels on 48-channel blocks end in 24, one and a half vectors: the 3-vector
+// tile computed 48 there), reading B at the whole block's stride.
 template <int MR, int NV, bool kStrided = false>
 HWY_INLINE void GemmTileCols(int rows, const float* const* a, int64_t taps, int64_t K,
                              const float* b, float* c, int64_t ldc, int64_t cols,
