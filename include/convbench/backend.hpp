@@ -104,6 +104,9 @@ class StagedPrepared : public Prepared {
   static std::string stage_name(size_t i) { return "stage" + std::to_string(i); }
   static std::string act_name(size_t i) { return "act" + std::to_string(i); }
   int64_t intermediate_bytes() const;
+  // Stage i's output is never written (a fused step computes stage i + 1 from
+  // stage i's input): its tensor is freed.
+  void drop_intermediate(size_t i) { Buffer().swap(tmp_[i]); }
 
   std::vector<Stage> stages_;
 

@@ -47,6 +47,7 @@ class SimdPrepared final : public StagedPrepared {
           dws_.push_back(simd::plan_dw(s.conv, data.weights[i].data(), bias, s.act));
           directs_.push_back(std::move(pw));
           fused_.push_back(simd::plan_dw_pw_fused(dws_.back(), directs_.back().mr));
+          drop_intermediate(i);
           const size_t di = dws_.size() - 1, pi = directs_.size() - 1, fi = fused_.size() - 1;
           steps_.push_back({stage_name(i) + "+" + std::to_string(i + 1),
                             StepType::depthwise, "dw_pw_fused_nhwc_" + tile(directs_.back()) + isa,

@@ -262,6 +262,22 @@ TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
   if (checked == 0) GTEST_SKIP() << b.name() << " refuses these layers";
 }
 
+// The fused depthwise + pointwise step never writes the depthwise tensor, so
+// the prepared layer does not hold one: its workspace (row buffers, one per
+// thread) is far below the 784 KiB a 56x56x64 intermediate takes.
+TEST(HandFused, HoldsNoIntermediateTensor) {
+  Layer l;
+  l.kind = Kind::depthwise, l.act = Act::relu;
+  l.shape = ConvDesc::parse("mb1ic64ih56oc64oh56kh3");
+  set_threads(2);
+  std::unique_ptr<Prepared> p = find_backend("hand_fused_nhwc")
+                                    .prepare(l, {Layout::nhwc, Precision::f32, true},
+                                             make_layer_data(l, 3));
+  set_threads(1);
+  ASSERT_EQ(p->steps().size(), 1u) << p->impl();
+  EXPECT_LT(p->memory_use().workspace, 56 * 56 * 64 * 4 / 2) << p->impl();
+}
+
 // Named backend_family_kind, so that a failure names its case.
 INSTANTIATE_TEST_SUITE_P(Registry, BackendTest,
                          ::testing::Combine(::testing::ValuesIn(backends()),
