@@ -51,9 +51,13 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
       for (int i = 0; i < MR; ++i) acc[i][j] = bj;
     }
   } else if (masked) {
+    // The part vector through a copy: Highway 1.0's MaskedLoad is an aligned
+    // full load on SSE4 (it faulted there on an unaligned row).
+    HWY_ALIGN float part[hn::MaxLanes(D())] = {};
     for (int i = 0; i < MR; ++i) {
       for (int j = 0; j < NV - 1; ++j) acc[i][j] = hn::LoadU(d, c + i * ldc + j * N);
-      acc[i][NV - 1] = hn::MaskedLoad(m, d, c + i * ldc + (NV - 1) * N);
+      std::copy(c + i * ldc + (NV - 1) * N, c + i * ldc + cols, part);
+      acc[i][NV - 1] = hn::Load(d, part);
     }
   } else {
     const float* from = c;
