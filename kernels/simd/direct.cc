@@ -89,13 +89,17 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
         const int ar = MR > kMRTail && nrows <= kMRTail ? kMRTail : MR;
         // A row-tap tile inside one output row and clear of the left and right
         // padding reads each kernel row at a fixed step: one pointer per tap.
+        // Only the row-tap tile's kernel has that path where there is one (the
+        // other tiles never run row-tap plans; their strided variants were code
+        // compiled for every target and never run).
+        constexpr bool kStrideTile = kMRRowTaps == 0 || MR == kMRRowTaps;
         bool strided = false;
         if (p.row_taps) {
           // A tap is a kernel row: kw x icg values, contiguous in NHWC.
           const int64_t kh = c.kh;
           K = c.kw * icg;
           taps = kh;
-          strided = p0 % c.ow + MR <= c.ow;
+          strided = kStrideTile && p0 % c.ow + MR <= c.ow;
           const int64_t* o0 = offs + p0 * kh;
           const int64_t* o1 = offs + (p0 + MR - 1) * kh;
           for (int64_t y = 0; strided && y < kh; ++y) {
@@ -141,11 +145,12 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
           float* out = dst + p0 * c.oc + g * ocg + col0;
           const int64_t cols = std::min(NR, ocg - col0);
           const float* bias = p.bias.data() + (g * p.ocb + ob) * NR;
-          if (strided)
-            GemmTileCols<MR, NV, true>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
-                                       last, lda);
-          else if (ar < MR)
-            GemmTileCols<kMRTail, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
+          if (strided) {
+            if constexpr (kStrideTile)
+              GemmTileCols<MR, NV, true>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act,
+                                         first, last, lda);
+          } else if (ar < MR)  // once per image: the whole block width costs little
+            GemmTileRows<kMRTail, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
                                       last);
           else
             GemmTileCols<MR, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first, last);

@@ -42,7 +42,6 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
   const int64_t tail = cols - (NV - 1) * N;  // columns in the last vector
   const bool full = rows == MR && tail >= N;
   const bool masked = rows == MR && tail > 0 && tail < N;
-  const auto m = hn::FirstN(d, static_cast<size_t>(std::clamp<int64_t>(tail, 0, N)));
   HWY_ALIGN float edge[MR * NV * hn::MaxLanes(D())];
   if (first) {
     // The bias starts the sums: MR*NV adds fewer in the epilogue.
@@ -51,13 +50,9 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
       for (int i = 0; i < MR; ++i) acc[i][j] = bj;
     }
   } else if (masked) {
-    // The part vector through a copy: Highway 1.0's MaskedLoad is an aligned
-    // full load on SSE4 (it faulted there on an unaligned row).
-    HWY_ALIGN float part[hn::MaxLanes(D())] = {};
     for (int i = 0; i < MR; ++i) {
       for (int j = 0; j < NV - 1; ++j) acc[i][j] = hn::LoadU(d, c + i * ldc + j * N);
-      std::copy(c + i * ldc + (NV - 1) * N, c + i * ldc + cols, part);
-      acc[i][NV - 1] = hn::Load(d, part);
+      acc[i][NV - 1] = LoadPart(d, c + i * ldc + (NV - 1) * N, static_cast<size_t>(tail));
     }
   } else {
     const float* from = c;
@@ -101,7 +96,7 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
     float* to = c;
     for (int i = 0; i < MR; ++i, to += ldc) {
       for (int j = 0; j < NV - 1; ++j) hn::StoreU(acc[i][j], d, to + j * N);
-      hn::BlendedStore(acc[i][NV - 1], m, d, to + (NV - 1) * N);
+      StorePart(acc[i][NV - 1], d, to + (NV - 1) * N, static_cast<size_t>(tail));
     }
     return;
   }
@@ -171,7 +166,7 @@ HWY_INLINE void GemmTileRowsPw(int rows, const float* const* a, int64_t K, const
                                bool first, bool last) {
   if constexpr (MR > kMRTail)
     if (rows <= kMRTail)
-      return GemmTileCols<kMRTail, NV>(rows, a, 1, K, b, c, ldc, cols, bias, act, first, last);
+      return GemmTileRows<kMRTail, NV>(rows, a, 1, K, b, c, ldc, cols, bias, act, first, last);
   GemmTileCols<MR, NV>(rows, a, 1, K, b, c, ldc, cols, bias, act, first, last);
 }
 
