@@ -89,9 +89,9 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
         const int ar = MR > kMRTail && nrows <= kMRTail ? kMRTail : MR;
         // A row-tap tile inside one output row and clear of the left and right
         // padding reads each kernel row at a fixed step: one pointer per tap.
-        // Only the row-tap tile's kernel has that path where there is one (the
-        // other tiles never run row-tap plans; their strided variants were code
-        // compiled for every target and never run).
+        // Only the row-tap tile's kernel takes that path where the target has
+        // one: the other tiles never run row-tap plans, and their strided
+        // variants would be compile time for every target and no run.
         constexpr bool kStrideTile = kMRRowTaps == 0 || MR == kMRRowTaps;
         bool strided = false;
         if (p.row_taps) {
