@@ -67,6 +67,7 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
     Parallel([&] {
       alignas(64) const float* a[kMaxTapChunk * MR];
       int64_t lda[kMaxTapChunk];
+      int64_t boff[kMaxTapChunk];  // the table path's taps' weights, within the block
       // Clipped kernel rows of a row-tap plan, copied with their zeros.
       static thread_local std::vector<float> clipped;
       if (p.row_taps && clipped.size() < static_cast<size_t>(MR * c.kh * c.kw * icg))
@@ -128,10 +129,19 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
         } else if (p.pointwise) {
           for (int i = 0; i < MR; ++i) a[i] = srcg + std::min(p0 + i, last_px) * c.ic + k0;
         } else {
+          // Only the pass's taps that read the input for some pixel of the tile.
           const int64_t ptaps = p.taps;
-          for (int i = 0; i < ar; ++i) {
-            const int64_t* o = offs + std::min(p0 + i, last_px) * ptaps + t0;
-            for (int64_t t = 0; t < nt; ++t) a[t * ar + i] = o[t] < 0 ? zeros : srcg + o[t];
+          const int32_t* tl = p.tile_taps.data() + p.tile_first[pt];
+          const int32_t* tl_end = p.tile_taps.data() + p.tile_first[pt + 1];
+          taps = 0;
+          for (; tl < tl_end && *tl < t0 + nt; ++tl) {
+            const int64_t t = *tl;
+            if (t < t0) continue;
+            for (int i = 0; i < ar; ++i) {
+              const int64_t o = offs[std::min(p0 + i, last_px) * ptaps + t];
+              a[taps * ar + i] = o < 0 ? zeros : srcg + o;
+            }
+            boff[taps++] = (t - t0) * icg * NR;
           }
         }
         // Every channel block of the tile while its input rows are in L1 (the tap
@@ -149,11 +159,15 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
             if constexpr (kStrideTile)
               GemmTileCols<MR, NV, true>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act,
                                          first, last, lda);
-          } else if (ar < MR)  // once per image: the whole block width costs little
-            GemmTileRows<kMRTail, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
-                                      last);
-          else
-            GemmTileCols<MR, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first, last);
+          } else {
+            const int64_t* bo = p.pointwise || p.row_taps ? nullptr : boff;
+            if (ar < MR)  // once per image: the whole block width costs little
+              GemmTileRows<kMRTail, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
+                                        last, nullptr, bo);
+            else
+              GemmTileCols<MR, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first, last,
+                                   nullptr, bo);
+          }
         }
       }
     });

@@ -24,13 +24,14 @@ namespace HWY_NAMESPACE {
 // row i's K values for tap t, or with kStrided row i of tap t is a[t] + i * lda[t]
 // (a tile of one output row: no table to read); rows >= `rows` are computed (on
 // clamped pointers) but never loaded or stored. B's rows are NVB vectors apart
-// (the packed block's width: a last block's tile may be narrower). `first`:
+// (the packed block's width: a last block's tile may be narrower); tap t's
+// weights start at b + boff[t], or without boff at b + t*K*NVB*N. `first`:
 // start from the bias (zero-padded to whole vectors: the loads stay inside it);
 // `last`: activate and store; otherwise store partial sums.
 template <int MR, int NV, Act A, bool kStrided, int NVB = NV>
 HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, int64_t taps,
-                         int64_t K, const float* b, float* c, int64_t ldc, int64_t cols,
-                         const float* bias, bool first, bool last) {
+                         int64_t K, const float* b, const int64_t* boff, float* c, int64_t ldc,
+                         int64_t cols, const float* bias, bool first, bool last) {
   const D d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   V acc[MR][NV];
@@ -74,7 +75,7 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
     } else {
       for (int i = 0; i < MR; ++i) ap[i] = a[t * MR + i];
     }
-    const float* bt = b + t * K * NVB * N;
+    const float* bt = b + (boff ? boff[t] : t * K * NVB * N);
     for (int64_t k = 0; k < K; ++k) {
       V bv[NV];
       // The weights stream from memory in layers used once per tile (a fully
@@ -115,12 +116,12 @@ template <int MR, int NV, bool kStrided = false, int NVB = NV>
 HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int64_t K,
                              const float* b, float* c, int64_t ldc, int64_t cols,
                              const float* bias, Act act, bool first, bool last,
-                             const int64_t* lda = nullptr) {
+                             const int64_t* lda = nullptr, const int64_t* boff = nullptr) {
   switch (act) {
-#define CONVBENCH_GEMM_TILE_CASE(ACT)                                                    \
-  case Act::ACT:                                                                         \
-    return GemmTile<MR, NV, Act::ACT, kStrided, NVB>(rows, a, lda, taps, K, b, c, ldc, cols, \
-                                                     bias, first, last);
+#define CONVBENCH_GEMM_TILE_CASE(ACT)                                                      \
+  case Act::ACT:                                                                           \
+    return GemmTile<MR, NV, Act::ACT, kStrided, NVB>(rows, a, lda, taps, K, b, boff, c, ldc, \
+                                                     cols, bias, first, last);
     CONVBENCH_GEMM_TILE_CASE(none)
     CONVBENCH_GEMM_TILE_CASE(relu)
     CONVBENCH_GEMM_TILE_CASE(elu)
@@ -138,22 +139,23 @@ template <int MR, int NV, bool kStrided = false>
 HWY_INLINE void GemmTileCols(int rows, const float* const* a, int64_t taps, int64_t K,
                              const float* b, float* c, int64_t ldc, int64_t cols,
                              const float* bias, Act act, bool first, bool last,
-                             const int64_t* lda = nullptr) {
+                             const int64_t* lda = nullptr, const int64_t* boff = nullptr) {
   const int64_t N = static_cast<int64_t>(hn::Lanes(D()));
   const int64_t nv = (cols + N - 1) / N;
   if constexpr (NV > 1)
     if (nv == 1)
       return GemmTileRows<MR, 1, kStrided, NV>(rows, a, taps, K, b, c, ldc, cols, bias, act,
-                                               first, last, lda);
+                                               first, last, lda, boff);
   if constexpr (NV > 2)
     if (nv == 2)
       return GemmTileRows<MR, 2, kStrided, NV>(rows, a, taps, K, b, c, ldc, cols, bias, act,
-                                               first, last, lda);
+                                               first, last, lda, boff);
   if constexpr (NV > 3)
     if (nv == 3)
       return GemmTileRows<MR, 3, kStrided, NV>(rows, a, taps, K, b, c, ldc, cols, bias, act,
-                                               first, last, lda);
-  GemmTileRows<MR, NV, kStrided>(rows, a, taps, K, b, c, ldc, cols, bias, act, first, last, lda);
+                                               first, last, lda, boff);
+  GemmTileRows<MR, NV, kStrided>(rows, a, taps, K, b, c, ldc, cols, bias, act, first, last, lda,
+                                 boff);
 }
 
 // One tap (pointwise rows): a tile of at most kMRTail rows runs a tile of that

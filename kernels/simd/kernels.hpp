@@ -79,6 +79,13 @@ struct DirectPlan {
     int64_t ix0;  // the kernel row's first input column, < 0 or past iw - kw
   };
   std::vector<Clip> clips;
+  // Per pixel tile of MR pixels (the table path): the taps that read the input
+  // for at least one of its pixels, ascending, tile_taps[tile_first[i] ..
+  // tile_first[i+1]). A tap wholly in the padding adds only zeros: on a 7x7
+  // image a 3x3 kernel's border tiles skip a tenth of the FMAs, a 7x7 kernel's a
+  // quarter (oneDNN's brgconv skips them too).
+  std::vector<int32_t> tile_taps;
+  std::vector<int64_t> tile_first;
   // Weights larger than L2 and inputs that fit: channel blocks outer, so that
   // each block's weights are read from memory once, not once per pixel tile.
   bool blocks_outer = false;

@@ -111,6 +111,17 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
                          ? -1
                          : ((n * c.ih + iy) * c.iw + ix) * c.ic;
             }
+    const int64_t P = c.mb * c.oh * c.ow;
+    for (int64_t p0 = 0; p0 < P; p0 += p.mr) {
+      p.tile_first.push_back(static_cast<int64_t>(p.tile_taps.size()));
+      for (int64_t t = 0; t < p.taps; ++t)
+        for (int64_t px = p0; px < std::min(P, p0 + p.mr); ++px)
+          if (p.off[px * p.taps + t] >= 0) {
+            p.tile_taps.push_back(static_cast<int32_t>(t));
+            break;
+          }
+    }
+    p.tile_first.push_back(static_cast<int64_t>(p.tile_taps.size()));
   }
   return p;
 }
