@@ -47,23 +47,39 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
   const int64_t NR = p.nr;
   p.taps = c.kh * c.kw;
   p.ocb = (ocg + NR - 1) / NR;
-  // Weights of one pass (tap chunk x icg x NR floats, every channel block) sized
-  // for half of a 1 MiB L2.
+  // One tap's weights (icg x NR floats per channel block), every block of a group.
   const int64_t per_tap = icg * NR * 4 * p.ocb;
-  p.tap_chunk = p.row_taps ? p.taps
-                         : std::clamp<int64_t>((512 << 10) / std::max<int64_t>(1, per_tap), 1,
-                                               std::min(p.taps, kMaxTapChunk));
-  p.k_chunk = icg;
-  // Not for one pixel tile (a fully connected layer): its weights are used once
-  // anyway, and whole blocks stream from memory better than chunks of them.
-  const int64_t pixels = c.mb * c.oh * c.ow;
-  if (p.pointwise && per_tap > (1 << 20) && pixels > p.mr)
-    p.k_chunk = std::min(icg, std::max<int64_t>(16, (512 << 10) / (NR * 4 * p.ocb) / 16 * 16));
-  const int64_t pass_weights = (p.pointwise ? p.k_chunk * NR * 4 * p.ocb : p.tap_chunk * per_tap) * c.g;
   // The input the taps read, which each block reads again: a strided 1x1
   // convolution (ResNet's downsampling, 8 MiB of weights) reads a quarter of it.
   const int64_t input = c.mb * std::min(c.ih * c.iw, c.oh * c.ow * p.taps) * c.ic * 4;
-  p.blocks_outer = pass_weights > (1 << 20) && input <= (512 << 10);
+  // Weights over half of a 1 MiB L2 and an input that fits in the other half
+  // (the 7x7 and 14x14 layers of 256-1024 channels): channel blocks outermost,
+  // so that each block's weights come from memory once and stay in L2 over all
+  // the pixel tiles. Pixel tiles outermost read every block's weights once per
+  // tile, which held a 512 -> 512 3x3 layer on 7x7 to 0.8x oneDNN.
+  p.blocks_outer = !p.row_taps && per_tap * p.taps * c.g > (512 << 10) && input <= (512 << 10);
+  // Passes: chunks of taps, or of a pointwise layer's input channels, whose
+  // weights stay in half of L2: one block's, in even chunks, with blocks
+  // outermost; else every block's. Each pass adds its partial sums to the
+  // previous ones in dst.
+  const auto even_chunk = [](int64_t steps, int64_t bytes_per_step, int64_t most) {
+    const int64_t passes = std::max<int64_t>(1, (steps * bytes_per_step + (512 << 10) - 1) >> 19);
+    return std::clamp<int64_t>((steps + passes - 1) / passes, 1, most);
+  };
+  const int64_t most_taps = std::min(p.taps, kMaxTapChunk);
+  p.tap_chunk = p.row_taps       ? p.taps
+                : p.blocks_outer ? even_chunk(p.taps, icg * NR * 4, most_taps)
+                                 : std::clamp<int64_t>((512 << 10) / per_tap, 1, most_taps);
+  p.k_chunk = icg;
+  // Pixel tiles outermost: only weights over 1 MiB are split (Mask R-CNN's
+  // 12544 -> 1024 box head on 1000 proposals, a 50 MB input), and not for one
+  // pixel tile (a fully connected layer), whose weights are used once anyway and
+  // stream from memory better whole.
+  const int64_t pixels = c.mb * c.oh * c.ow;
+  if (p.pointwise && p.blocks_outer)
+    p.k_chunk = std::min(icg, (even_chunk(icg, NR * 4, icg) + 15) / 16 * 16);
+  else if (p.pointwise && per_tap > (1 << 20) && pixels > p.mr)
+    p.k_chunk = std::min(icg, std::max<int64_t>(16, (512 << 10) / (NR * 4 * p.ocb) / 16 * 16));
   p.wpack.assign(static_cast<size_t>(c.g * p.ocb * p.taps * icg * NR), 0.f);
   for (int64_t g = 0; g < c.g; ++g)
     for (int64_t o = 0; o < ocg; ++o)

@@ -235,6 +235,14 @@ TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
       // A strided 1x1 convolution with 1.4 MB of weights (ResNet's downsampling):
       // channel blocks outermost, since the pixels it reads are few.
       {Kind::normal, ConvDesc::make(1, 1, 600, 9, 9, 530, 1, 1, 2, 2, 0, 0, 0, 0)},
+      // Weights over 512 KiB on small images: channel blocks outermost, the taps
+      // in two passes, and pixel tiles that skip the taps wholly in the padding
+      // (a 7x7 image's last pixel reads no tap of the 3x3 kernel's second pass);
+      // 7x7 kernels on 7x7 images, two of them (tiles cross into the next image);
+      // stride 2 with asymmetric padding.
+      {Kind::normal, ConvDesc::make(1, 1, 300, 7, 7, 130, 3, 3, 1, 1, 1, 1, 0, 0)},
+      {Kind::normal, ConvDesc::make(1, 2, 64, 7, 7, 40, 7, 7, 1, 1, 3, 3, 0, 0)},
+      {Kind::normal, ConvDesc::make(1, 1, 96, 14, 13, 70, 5, 5, 2, 2, 2, 1, 0, 0, 7, 7)},
   };
   for (const auto& [kind, shape] : cases) {
     Layer l;
