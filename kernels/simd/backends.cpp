@@ -84,7 +84,10 @@ class SimdPrepared final : public StagedPrepared {
     const auto f = [](size_t n) { return static_cast<int64_t>(n * sizeof(float)); };
     for (const simd::DirectPlan& p : directs_) {
       m.weights += f(p.wpack.size() + p.bias.size());
-      m.workspace += static_cast<int64_t>(p.off.size() * sizeof(int64_t)) + f(p.zeros.size());
+      m.workspace += static_cast<int64_t>(p.off.size() * sizeof(int64_t) +
+                                        p.tile_taps.size() * sizeof(int32_t) +
+                                        p.tile_first.size() * sizeof(int64_t)) +
+                     f(p.zeros.size());
     }
     for (const simd::DwPlan& p : dws_) m.weights += f(p.wpack.size() + p.bias.size());
     for (const simd::FusedPlan& p : fused_) m.workspace += p.scratch.bytes();

@@ -86,11 +86,13 @@ struct DirectPlan {
   // quarter (oneDNN's brgconv skips them too).
   std::vector<int32_t> tile_taps;
   std::vector<int64_t> tile_first;
-  // Weights larger than L2 and inputs that fit: channel blocks outer, so that
-  // each block's weights are read from memory once, not once per pixel tile.
+  // Weights over half of L2 and an input that fits in the other half: channel
+  // blocks outer, so that each block's weights are read from memory once and
+  // stay in L2 over all pixel tiles, not once per pixel tile.
   bool blocks_outer = false;
   // Pointwise: input channels per pass, so that a pass's weights stay in L2
-  // (all of them unless they exceed 1 MiB: Mask R-CNN's 12544 -> 1024 layer).
+  // (one block's with blocks_outer; otherwise all of them unless they exceed
+  // 1 MiB: Mask R-CNN's 12544 -> 1024 layer).
   int64_t k_chunk = 0;
 };
 // A pass's row pointers (tap_chunk x MR) live on the run's stack.
