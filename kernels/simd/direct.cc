@@ -68,10 +68,12 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
       alignas(64) const float* a[kMaxTapChunk * MR];
       int64_t lda[kMaxTapChunk];
       int64_t boff[kMaxTapChunk];  // the table path's taps' weights, within the block
-      // Clipped kernel rows of a row-tap plan, copied with their zeros.
+      // Clipped kernel rows of a row-tap plan, copied with their zeros; and the
+      // input windows of a row-tap tile that the padding clips, one per tap.
       static thread_local std::vector<float> clipped;
-      if (p.row_taps && clipped.size() < static_cast<size_t>(MR * c.kh * c.kw * icg))
-        clipped.resize(static_cast<size_t>(MR * c.kh * c.kw * icg));
+      const int64_t win = ((MR - 1) * c.sw + c.kw) * icg;
+      if (p.row_taps && clipped.size() < static_cast<size_t>(MR * c.kh * c.kw * icg + c.kh * win))
+        clipped.resize(static_cast<size_t>(MR * c.kh * c.kw * icg + c.kh * win));
 #pragma omp for schedule(static)
       for (int64_t u = 0; u < units; ++u) {
         const int64_t pt = u % ptiles, gb = u / ptiles;
@@ -112,7 +114,22 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
               a[y] = zeros;
               lda[y] = 0;
             } else {
-              strided = false;
+              // The padding clips the row's first or last pixels: the tile's
+              // window of the input row, copied with zeros, keeps the fixed step
+              // (per-pixel clipped rows made a quarter of a stem's tiles cost
+              // twice a full one).
+              const DirectPlan::Clip& at = p.clips[-2 - (o0[y] <= -2 ? o0[y] : o1[y])];
+              const int64_t ix0 = (p0 % c.ow) * c.sw - c.pw;
+              // Row-tap plans have one group: the inside pixels are one run.
+              float* w = clipped.data() + MR * c.kh * c.kw * icg + y * win;
+              const int64_t lo = std::max<int64_t>(ix0, 0) - ix0;
+              const int64_t hi = std::min<int64_t>(ix0 + win / icg, c.iw) - ix0;
+              std::fill(w, w + lo * icg, 0.f);
+              std::copy(src + at.row + (ix0 + lo) * c.ic, src + at.row + (ix0 + hi) * c.ic,
+                        w + lo * icg);
+              std::fill(w + hi * icg, w + win, 0.f);
+              a[y] = w;
+              lda[y] = c.sw * icg;
             }
           }
           for (int i = 0; i < ar && !strided; ++i) {

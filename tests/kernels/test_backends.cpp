@@ -205,6 +205,10 @@ TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
       // tiles that padding clips or that cross into the next row or image; kernel
       // rows wholly in padding; two channel blocks, the second partial.
       {Kind::normal, ConvDesc::make(1, 2, 3, 9, 61, 40, 5, 5, 2, 2, 2, 2, 1, 0)},
+      // Stem rows that are one tile clipped on both sides, and two tiles whose
+      // second alone the trailing padding clips (the tiles' input windows).
+      {Kind::normal, ConvDesc::make(1, 1, 2, 6, 27, 24, 5, 5, 2, 2, 2, 2, 0, 0)},
+      {Kind::normal, ConvDesc::make(1, 1, 1, 5, 56, 16, 3, 3, 2, 2, 0, 0, 0, 0, 2, 28)},
       // Rows of 7 outputs, where one depthwise tile is the whole row and skips
       // the padding on both sides, at strides 1 and 2; channel tails.
       {Kind::depthwise, ConvDesc::make(1, 1, 40, 9, 7, 24, 5, 5, 1, 1, 2, 2, 0, 0)},
