@@ -4,7 +4,8 @@
 //                    the channel-vectorised depthwise kernel, 1x1 stages through
 //                    the GEMM micro-kernel, the rest through the direct kernel;
 //   hand_fused_nhwc  the same, with a depthwise stage and the pointwise stage
-//                    after it computed row by row as one fused step.
+//                    after it, or a convolution and the 1 x k depthwise after
+//                    it, computed row by row as one fused step.
 #include <hwy/highway.h>
 
 #include <utility>
@@ -70,6 +71,25 @@ class SimdPrepared final : public StagedPrepared {
       }
       directs_.push_back(simd::plan_direct(s.conv, data.weights[i].data(), bias, s.act));
       const size_t pi = directs_.size() - 1;
+      if (mode == Mode::fused && i + 1 < stages_.size() && stages_[i + 1].conv.is_depthwise()) {
+        // A convolution and the 1 x k depthwise after it (the spatial kind).
+        const Stage& n = stages_[i + 1];
+        const simd::DwPlan dw = simd::plan_dw(n.conv, data.weights[i + 1].data(),
+                                              n.bias ? data.biases[i + 1].data() : nullptr, n.act);
+        simd::ConvDwPlan f = simd::plan_conv_dw_fused(directs_[pi], dw);
+        if (f.ok) {
+          conv_dws_.push_back(std::move(f));
+          drop_intermediate(i);
+          const size_t fi = conv_dws_.size() - 1;
+          steps_.push_back({stage_name(i) + "+" + std::to_string(i + 1), step_type(s),
+                            "conv_dw_fused_nhwc_" + tile(directs_[pi]) + isa, [this, i, pi, fi] {
+                              simd::run_conv_dw_fused(directs_[pi], conv_dws_[fi], in(i),
+                                                      out(i + 1));
+                            }});
+          ++i;  // only reached with fused activations: nothing to add
+          continue;
+        }
+      }
       const bool gemm = directs_[pi].pointwise;
       steps_.push_back({stage_name(i), step_type(s),
                         std::string(gemm ? "pw_gemm_nhwc_" : "direct_nhwc_") + tile(directs_[pi]) + isa,
@@ -91,6 +111,10 @@ class SimdPrepared final : public StagedPrepared {
     }
     for (const simd::DwPlan& p : dws_) m.weights += f(p.wpack.size() + p.bias.size());
     for (const simd::FusedPlan& p : fused_) m.workspace += p.scratch.bytes();
+    for (const simd::ConvDwPlan& p : conv_dws_) {
+      m.weights += f(p.dw.wpack.size() + p.dw.bias.size());
+      m.workspace += p.scratch.bytes();
+    }
     m.workspace += intermediate_bytes();
     return m;
   }
@@ -108,6 +132,7 @@ class SimdPrepared final : public StagedPrepared {
   std::vector<simd::DirectPlan> directs_;
   std::vector<simd::DwPlan> dws_;
   std::vector<simd::FusedPlan> fused_;
+  std::vector<simd::ConvDwPlan> conv_dws_;
 };
 
 class HandBackend final : public Backend {

@@ -1,5 +1,6 @@
-// Depthwise then pointwise on groups of output rows: the depthwise rows land in
-// a per-thread buffer that stays in L2 and feed the pointwise tile directly.
+// Two stages on groups of output rows, the first's rows in a per-thread buffer
+// that stays in L2: depthwise then pointwise (the depthwise rows feed the
+// pointwise tile directly), and a convolution then a 1 x k depthwise.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/fused.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -8,6 +9,7 @@
 #include <algorithm>
 
 #include "kernels/simd/depthwise-inl.h"
+#include "kernels/simd/direct-inl.h"
 #include "kernels/simd/gemm_tile-inl.h"
 #include "kernels/simd/kernels.hpp"
 #include "kernels/simd/threads-inl.h"
@@ -51,6 +53,43 @@ void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const fl
   RunDwPwFusedT<kMR, kNV>(dw, pw, f, src, dst);
 }
 
+template <int MR, int NV>
+void RunConvDwFusedT(const DirectPlan& cp, ConvDwPlan& f, const float* src, float* dst) {
+  const ConvDesc& c = cp.c;
+  const int64_t R = f.rows;
+  const int64_t steps = cp.pointwise ? c.icg() : cp.taps;
+  const int64_t chunk = cp.pointwise ? cp.k_chunk : cp.tap_chunk;
+  const int64_t ldo = f.dw.c.ow * f.dw.c.oc;
+  Parallel([&] {
+    TileScratch<MR> ts(c);
+    float* buf = f.scratch.get();
+    ForThreadRows(c.mb, c.oh, R, [&](int64_t n, int64_t oy0, int64_t rr) {
+      // The step's pixels and the tiles that hold them; buf starts at the
+      // first tile, which may begin before the step's first row.
+      const int64_t p_first = (n * c.oh + oy0) * c.ow, p_end = p_first + rr * c.ow;
+      const int64_t pt0 = p_first / MR, pt1 = (p_end + MR - 1) / MR;
+      for (int64_t s0 = 0; s0 < steps; s0 += chunk) {
+        const Pass ps = PassAt(cp, s0);
+        for (int64_t pt = pt0; pt < pt1; ++pt)
+          DirectTile<MR, NV>(cp, src, buf + (pt - pt0) * MR * c.oc, pt, 0, 0, cp.ocb, ps, ts);
+      }
+      DwRows(f.dw, buf + (p_first - pt0 * MR) * c.oc, dst + (n * c.oh + oy0) * ldo, ldo, 0, 0,
+             rr);
+    });
+  });
+}
+
+void RunConvDwFused(const DirectPlan& cp, ConvDwPlan& f, const float* src, float* dst) {
+  if constexpr (kMRRowTaps > 0)
+    if (cp.mr == kMRRowTaps && cp.nv == kNVNarrow)
+      return RunConvDwFusedT<kMRRowTaps, kNVNarrow>(cp, f, src, dst);
+  if constexpr (kMR3 > 0)
+    if (cp.mr == kMR3 && cp.nv == 3) return RunConvDwFusedT<kMR3, 3>(cp, f, src, dst);
+  if (cp.mr == kMRNarrow && cp.nv == kNVNarrow)
+    return RunConvDwFusedT<kMRNarrow, kNVNarrow>(cp, f, src, dst);
+  RunConvDwFusedT<kMR, kNV>(cp, f, src, dst);
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace convbench::simd
 HWY_AFTER_NAMESPACE();
@@ -59,11 +98,17 @@ HWY_AFTER_NAMESPACE();
 namespace convbench::simd {
 
 HWY_EXPORT(RunDwPwFused);
+HWY_EXPORT(RunConvDwFused);
 
 void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
                      float* dst) {
   apply_isa_cap();
   HWY_DYNAMIC_DISPATCH(RunDwPwFused)(dw, pw, f, src, dst);
+}
+
+void run_conv_dw_fused(const DirectPlan& conv, ConvDwPlan& f, const float* src, float* dst) {
+  apply_isa_cap();
+  HWY_DYNAMIC_DISPATCH(RunConvDwFused)(conv, f, src, dst);
 }
 
 }  // namespace convbench::simd

@@ -126,6 +126,23 @@ FusedPlan plan_dw_pw_fused(const DwPlan& dw, int64_t tile_rows);  // the pointwi
 void run_dw_pw_fused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
                      float* dst);
 
+// --- Fused convolution then 1 x k depthwise, a group of output rows at a time --
+// The spatial kind's k x 1 convolution rows land in a per-thread buffer (at
+// most 192 KiB, in L2) and the 1 x k depthwise reads them there: unfused, the
+// depthwise stage read the whole intermediate back from L3 (1.6 MB on the
+// study's first layer) and at two threads took longer than at one.
+struct ConvDwPlan {
+  bool ok = false;    // the pair can be fused (see plan_conv_dw_fused)
+  int64_t rows = 0;   // output rows per step
+  DwPlan dw;          // the depthwise stage over one step's rows (c.mb = 1, c.ih = c.oh = rows)
+  Scratch scratch;    // (rows * ow + 2 * MR) * oc floats per thread
+};
+// ok only where each depthwise output row reads one convolution row (1 x k,
+// stride 1 and no padding vertically) and the convolution runs every channel
+// block per pixel tile (not blocks_outer).
+ConvDwPlan plan_conv_dw_fused(const DirectPlan& conv, const DwPlan& dw);
+void run_conv_dw_fused(const DirectPlan& conv, ConvDwPlan& f, const float* src, float* dst);
+
 // --- Activations, vectorised (the same code the epilogues use) ------------------
 void act_inplace(Act a, float* x, int64_t n);
 // y[r][j] = act(y[r][j] + col_bias[j]) or act(y[r][j] + row_bias[r]) for

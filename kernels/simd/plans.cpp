@@ -176,6 +176,31 @@ FusedPlan plan_dw_pw_fused(const DwPlan& dw, int64_t mr) {
   return f;
 }
 
+ConvDwPlan plan_conv_dw_fused(const DirectPlan& conv, const DwPlan& dw) {
+  const ConvDesc& c = conv.c;
+  const ConvDesc& d = dw.c;
+  ConvDwPlan f;
+  if (conv.blocks_outer || c.g != 1 || d.kh != 1 || d.sh != 1 || d.ph != 0 || d.pb > 0 ||
+      d.ih != c.oh || d.iw != c.ow || d.ic != c.oc || d.mb != c.mb)
+    return f;
+  // Rows per step: as many as 192 KiB holds, preferring a whole number of
+  // pixel tiles (a tile across two steps is computed by both).
+  const int64_t row_bytes = c.ow * c.oc * 4;
+  const int64_t most = std::clamp<int64_t>((192 << 10) / row_bytes, 1, c.oh);
+  f.rows = most;
+  for (int64_t r = most; r >= std::max<int64_t>(1, most / 2); --r)
+    if ((r * c.ow) % conv.mr == 0) {
+      f.rows = r;
+      break;
+    }
+  f.dw = dw;
+  f.dw.c.mb = 1;
+  f.dw.c.ih = f.dw.c.oh = f.rows;
+  f.scratch.reserve(static_cast<size_t>((f.rows * c.ow + 2 * conv.mr) * c.oc));
+  f.ok = true;
+  return f;
+}
+
 void Scratch::reserve(size_t floats_per_thread) {
   n_ = floats_per_thread;
   slots_.assign(static_cast<size_t>(omp_get_max_threads()), Buffer());
