@@ -98,8 +98,8 @@ HWY_INLINE void DirectTile(const DirectPlan& p, const float* src, float* out0, i
   const float* zeros = p.zeros.data();
   const float* srcg = src + g * icg;
   const int64_t last_px = P - 1;
-  // A last tile of at most kMRTail rows runs the tile of that many (its
-  // row pointers kMRTail apart): a 7x7 image's 49 pixels end in one row.
+  // A last tile of one row (kMRTail) runs the one-row tile: a 7x7 image's 49
+  // pixels end in one row.
   const int ar = MR > kMRTail && nrows <= kMRTail ? kMRTail : MR;
   // A row-tap tile inside one output row and clear of the left and right
   // padding reads each kernel row at a fixed step: one pointer per tap.
@@ -184,7 +184,13 @@ HWY_INLINE void DirectTile(const DirectPlan& p, const float* src, float* out0, i
                                    first, last, lda);
     } else {
       const int64_t* bo = p.pointwise || p.row_taps ? nullptr : boff;
-      if (ar < MR)  // once per image: the whole block width costs little
+      // A last tile of one row, once per image: the whole block width costs
+      // little. After full tiles its weights are in cache (see kMRTail); alone
+      // (a fully connected layer) they stream from memory and are prefetched.
+      if (ar < MR && P > MR)
+        GemmTileRows<kMRTail, NV, false, NV, false>(nrows, a, taps, K, b, out, c.oc, cols, bias,
+                                                    p.act, first, last, nullptr, bo);
+      else if (ar < MR)
         GemmTileRows<kMRTail, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
                                   last, nullptr, bo);
       else

@@ -27,8 +27,9 @@ namespace HWY_NAMESPACE {
 // (the packed block's width: a last block's tile may be narrower); tap t's
 // weights start at b + boff[t], or without boff at b + t*K*NVB*N. `first`:
 // start from the bias (zero-padded to whole vectors: the loads stay inside it);
-// `last`: activate and store; otherwise store partial sums.
-template <int MR, int NV, Act A, bool kStrided, int NVB = NV>
+// `last`: activate and store; otherwise store partial sums. kPrefetch: fetch the
+// weights ahead (they stream from memory), not where they are in cache already.
+template <int MR, int NV, Act A, bool kStrided, int NVB = NV, bool kPrefetch = !kStrided>
 HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, int64_t taps,
                          int64_t K, const float* b, const int64_t* boff, float* c, int64_t ldc,
                          int64_t cols, const float* bias, bool first, bool last) {
@@ -68,6 +69,11 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NV; ++j) acc[i][j] = hn::LoadU(d, from + i * ld + j * N);
   }
+  // One row: each k's FMAs wait for the previous k's (4 cycles of latency);
+  // odd k go into sums of their own, twice the chains in flight.
+  V odd[MR == 1 ? NV : 1];
+  if constexpr (MR == 1)
+    for (int j = 0; j < NV; ++j) odd[j] = hn::Zero(d);
   for (int64_t t = 0; t < taps; ++t) {
     const float* ap[MR];
     if constexpr (kStrided) {
@@ -76,12 +82,24 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
       for (int i = 0; i < MR; ++i) ap[i] = a[t * MR + i];
     }
     const float* bt = b + (boff ? boff[t] : t * K * NVB * N);
-    for (int64_t k = 0; k < K; ++k) {
+    int64_t k = 0;
+    if constexpr (MR == 1) {
+      for (; k + 1 < K; k += 2) {
+        if constexpr (kPrefetch)
+          for (int j = 0; j < 2 * NV; ++j) hwy::Prefetch(bt + ((k + 8) * NVB + j) * N);
+        const V a0 = hn::Set(d, ap[0][k]), a1 = hn::Set(d, ap[0][k + 1]);
+        for (int j = 0; j < NV; ++j)
+          acc[0][j] = hn::MulAdd(a0, hn::LoadU(d, bt + (k * NVB + j) * N), acc[0][j]);
+        for (int j = 0; j < NV; ++j)
+          odd[j] = hn::MulAdd(a1, hn::LoadU(d, bt + ((k + 1) * NVB + j) * N), odd[j]);
+      }
+    }
+    for (; k < K; ++k) {
       V bv[NV];
       // The weights stream from memory in layers used once per tile (a fully
       // connected layer): fetch them 8 rows ahead, one cache line per vector.
       // Not on the fixed-step stem tiles, whose weights are a few KiB.
-      if constexpr (!kStrided)
+      if constexpr (kPrefetch)
         for (int j = 0; j < NV; ++j) hwy::Prefetch(bt + ((k + 8) * NVB + j) * N);
       for (int j = 0; j < NV; ++j) bv[j] = hn::LoadU(d, bt + (k * NVB + j) * N);
       for (int i = 0; i < MR; ++i) {
@@ -90,6 +108,8 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
       }
     }
   }
+  if constexpr (MR == 1)
+    for (int j = 0; j < NV; ++j) acc[0][j] = hn::Add(acc[0][j], odd[j]);
   if (last)
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NV; ++j) acc[i][j] = ActivateT<A>(d, acc[i][j]);
@@ -112,7 +132,7 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
       std::copy(edge + i * NV * N, edge + i * NV * N + std::min(cols, NV * N), c + i * ldc);
 }
 
-template <int MR, int NV, bool kStrided = false, int NVB = NV>
+template <int MR, int NV, bool kStrided = false, int NVB = NV, bool kPrefetch = !kStrided>
 HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int64_t K,
                              const float* b, float* c, int64_t ldc, int64_t cols,
                              const float* bias, Act act, bool first, bool last,
@@ -120,8 +140,8 @@ HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int6
   switch (act) {
 #define CONVBENCH_GEMM_TILE_CASE(ACT)                                                      \
   case Act::ACT:                                                                           \
-    return GemmTile<MR, NV, Act::ACT, kStrided, NVB>(rows, a, lda, taps, K, b, boff, c, ldc, \
-                                                     cols, bias, first, last);
+    return GemmTile<MR, NV, Act::ACT, kStrided, NVB, kPrefetch>(rows, a, lda, taps, K, b, boff, \
+                                                                c, ldc, cols, bias, first, last);
     CONVBENCH_GEMM_TILE_CASE(none)
     CONVBENCH_GEMM_TILE_CASE(relu)
     CONVBENCH_GEMM_TILE_CASE(elu)
@@ -158,17 +178,20 @@ HWY_INLINE void GemmTileCols(int rows, const float* const* a, int64_t taps, int6
                                  boff);
 }
 
-// One tap (pointwise rows): a tile of at most kMRTail rows runs a tile of that
-// many, not MR: the last tile of a 7x7 image (49 = 8 x 6 + 1 pixels) computed
-// six rows for one, a ninth of the layer's FMAs.
-constexpr int kMRTail = 2;
+// One tap (pointwise rows): a last tile of one row runs a one-row tile, not MR:
+// the last tile of a 7x7 image (49 = 8 x 6 + 1 pixels) computed six rows for
+// one, a ninth of the layer's FMAs. Its weights were just read by the full tiles,
+// so it does not prefetch them: a one-row tile is bound by its loads, and the
+// prefetches were as many as its weight loads.
+constexpr int kMRTail = 1;
 template <int MR, int NV>
 HWY_INLINE void GemmTileRowsPw(int rows, const float* const* a, int64_t K, const float* b,
                                float* c, int64_t ldc, int64_t cols, const float* bias, Act act,
                                bool first, bool last) {
   if constexpr (MR > kMRTail)
     if (rows <= kMRTail)
-      return GemmTileRows<kMRTail, NV>(rows, a, 1, K, b, c, ldc, cols, bias, act, first, last);
+      return GemmTileRows<kMRTail, NV, false, NV, false>(rows, a, 1, K, b, c, ldc, cols, bias,
+                                                         act, first, last);
   GemmTileCols<MR, NV>(rows, a, 1, K, b, c, ldc, cols, bias, act, first, last);
 }
 
