@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/simd/gemm_tile-inl.h"
@@ -39,18 +40,44 @@ inline HWY_NOINLINE const float* ClipRow(const ConvDesc& c, const float* src, in
   return r;
 }
 
-// The passes' shared values: taps (or a pointwise layer's input channels) from
-// s0, ns of them; `first` starts from the bias, `last` activates.
+// A plan's passes: its taps, or a pointwise layer's input channels, `steps` of
+// them in chunks of `chunk`; each pass adds its partial sums to the previous
+// ones in the output.
+struct Passes {
+  int64_t steps, chunk;
+};
+HWY_INLINE Passes PassesOf(const DirectPlan& p) {
+  return p.pointwise ? Passes{p.c.icg(), p.k_chunk} : Passes{p.taps, p.tap_chunk};
+}
+
+// One pass's values: taps (or input channels) from s0, ns of them; `first`
+// starts from the bias, `last` activates.
 struct Pass {
   int64_t t0, nt, k0, ns;
   bool first, last;
 };
 HWY_INLINE Pass PassAt(const DirectPlan& p, int64_t s0) {
-  const int64_t steps = p.pointwise ? p.c.icg() : p.taps;
-  const int64_t chunk = p.pointwise ? p.k_chunk : p.tap_chunk;
-  const int64_t ns = std::min(chunk, steps - s0);
+  const Passes ps = PassesOf(p);
+  const int64_t ns = std::min(ps.chunk, ps.steps - s0);
   return {p.pointwise ? 0 : s0, p.pointwise ? 1 : ns, p.pointwise ? s0 : 0, ns, s0 == 0,
-          s0 + ns == steps};
+          s0 + ns == ps.steps};
+}
+
+// Calls f(MR, NV), two std::integral_constant values, for the plan's register
+// tile: the one list of the tiles each target compiles. kRowTaps: the stems'
+// tile too (pointwise plans never have it).
+template <bool kRowTaps = true, class F>
+HWY_INLINE void WithTile(const DirectPlan& p, F&& f) {
+  using std::integral_constant;
+  if constexpr (kRowTaps && kMRRowTaps > 0)
+    if (p.mr == kMRRowTaps && p.nv == kNVNarrow)
+      return f(integral_constant<int, kMRRowTaps>(), integral_constant<int, kNVNarrow>());
+  if constexpr (kMR3 > 0)
+    if (p.mr == kMR3 && p.nv == 3)
+      return f(integral_constant<int, kMR3>(), integral_constant<int, 3>());
+  if (p.mr == kMRNarrow && p.nv == kNVNarrow)
+    return f(integral_constant<int, kMRNarrow>(), integral_constant<int, kNVNarrow>());
+  f(integral_constant<int, kMR>(), integral_constant<int, kNV>());
 }
 
 // A thread's row pointers and copies for one tile.

@@ -37,13 +37,10 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
                         (T > 1 && uneven(c.g * ptiles) > uneven(c.g * p.ocb * ptiles) + 0.05);
   const int64_t blocks = by_block ? p.ocb : 1;
   const int64_t units = c.g * blocks * ptiles;
-  // Passes: tap chunks, or for a pointwise layer chunks of its input channels;
-  // each pass adds its partial sums to the previous ones in dst.
-  const int64_t steps = p.pointwise ? c.icg() : p.taps;
-  const int64_t chunk = p.pointwise ? p.k_chunk : p.tap_chunk;
+  const Passes passes = PassesOf(p);
   Parallel([&] {
     TileScratch<MR> ts(c);
-    for (int64_t s0 = 0; s0 < steps; s0 += chunk) {
+    for (int64_t s0 = 0; s0 < passes.steps; s0 += passes.chunk) {
       const Pass ps = PassAt(p, s0);
       // No barrier between passes: a static schedule of the same units in the
       // same region gives each thread the same units in every pass (OpenMP
@@ -64,14 +61,9 @@ void RunDirectT(const DirectPlan& p, const float* src, float* dst) {
 }
 
 void RunDirect(const DirectPlan& p, const float* src, float* dst) {
-  if constexpr (kMRRowTaps > 0)
-    if (p.mr == kMRRowTaps && p.nv == kNVNarrow)
-      return RunDirectT<kMRRowTaps, kNVNarrow>(p, src, dst);
-  if constexpr (kMR3 > 0)
-    if (p.mr == kMR3 && p.nv == 3) return RunDirectT<kMR3, 3>(p, src, dst);
-  if (p.mr == kMRNarrow && p.nv == kNVNarrow)
-    return RunDirectT<kMRNarrow, kNVNarrow>(p, src, dst);
-  RunDirectT<kMR, kNV>(p, src, dst);
+  WithTile(p, [&](auto mr, auto nv) {
+    RunDirectT<decltype(mr)::value, decltype(nv)::value>(p, src, dst);
+  });
 }
 
 }  // namespace HWY_NAMESPACE

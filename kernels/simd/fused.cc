@@ -46,19 +46,16 @@ void RunDwPwFusedT(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const f
 
 void RunDwPwFused(const DwPlan& dw, const DirectPlan& pw, FusedPlan& f, const float* src,
                   float* dst) {
-  if constexpr (kMR3 > 0)
-    if (pw.mr == kMR3 && pw.nv == 3) return RunDwPwFusedT<kMR3, 3>(dw, pw, f, src, dst);
-  if (pw.mr == kMRNarrow && pw.nv == kNVNarrow)
-    return RunDwPwFusedT<kMRNarrow, kNVNarrow>(dw, pw, f, src, dst);
-  RunDwPwFusedT<kMR, kNV>(dw, pw, f, src, dst);
+  WithTile<false>(pw, [&](auto mr, auto nv) {
+    RunDwPwFusedT<decltype(mr)::value, decltype(nv)::value>(dw, pw, f, src, dst);
+  });
 }
 
 template <int MR, int NV>
 void RunConvDwFusedT(const DirectPlan& cp, ConvDwPlan& f, const float* src, float* dst) {
   const ConvDesc& c = cp.c;
   const int64_t R = f.rows;
-  const int64_t steps = cp.pointwise ? c.icg() : cp.taps;
-  const int64_t chunk = cp.pointwise ? cp.k_chunk : cp.tap_chunk;
+  const Passes passes = PassesOf(cp);
   const int64_t ldo = f.dw.c.ow * f.dw.c.oc;
   Parallel([&] {
     TileScratch<MR> ts(c);
@@ -68,7 +65,7 @@ void RunConvDwFusedT(const DirectPlan& cp, ConvDwPlan& f, const float* src, floa
       // first tile, which may begin before the step's first row.
       const int64_t p_first = (n * c.oh + oy0) * c.ow, p_end = p_first + rr * c.ow;
       const int64_t pt0 = p_first / MR, pt1 = (p_end + MR - 1) / MR;
-      for (int64_t s0 = 0; s0 < steps; s0 += chunk) {
+      for (int64_t s0 = 0; s0 < passes.steps; s0 += passes.chunk) {
         const Pass ps = PassAt(cp, s0);
         for (int64_t pt = pt0; pt < pt1; ++pt)
           DirectTile<MR, NV>(cp, src, buf + (pt - pt0) * MR * c.oc, pt, 0, 0, cp.ocb, ps, ts);
@@ -80,14 +77,9 @@ void RunConvDwFusedT(const DirectPlan& cp, ConvDwPlan& f, const float* src, floa
 }
 
 void RunConvDwFused(const DirectPlan& cp, ConvDwPlan& f, const float* src, float* dst) {
-  if constexpr (kMRRowTaps > 0)
-    if (cp.mr == kMRRowTaps && cp.nv == kNVNarrow)
-      return RunConvDwFusedT<kMRRowTaps, kNVNarrow>(cp, f, src, dst);
-  if constexpr (kMR3 > 0)
-    if (cp.mr == kMR3 && cp.nv == 3) return RunConvDwFusedT<kMR3, 3>(cp, f, src, dst);
-  if (cp.mr == kMRNarrow && cp.nv == kNVNarrow)
-    return RunConvDwFusedT<kMRNarrow, kNVNarrow>(cp, f, src, dst);
-  RunConvDwFusedT<kMR, kNV>(cp, f, src, dst);
+  WithTile(cp, [&](auto mr, auto nv) {
+    RunConvDwFusedT<decltype(mr)::value, decltype(nv)::value>(cp, f, src, dst);
+  });
 }
 
 }  // namespace HWY_NAMESPACE
