@@ -8,6 +8,7 @@
 //                    it, computed row by row as one fused step.
 #include <hwy/highway.h>
 
+#include <optional>
 #include <utility>
 
 #include "convbench/backend.hpp"
@@ -34,6 +35,15 @@ class SimdPrepared final : public StagedPrepared {
              "v" + (p.row_taps ? "_row_taps" : "") + (p.blocks_outer ? "_blocks_outer" : "") +
              (p.pointwise && p.k_chunk < p.c.icg() ? "_k" + std::to_string(p.k_chunk) : "");
     };
+    // Stage j's depthwise plan; built once, also where fusing it with the stage
+    // before was tried and declined.
+    std::optional<std::pair<size_t, simd::DwPlan>> built;
+    auto dw_plan = [&](size_t j) {
+      if (built && built->first == j) return std::move(built->second);
+      const Stage& s = stages_[j];
+      return simd::plan_dw(s.conv, data.weights[j].data(),
+                           s.bias ? data.biases[j].data() : nullptr, s.act);
+    };
     for (size_t i = 0; i < stages_.size(); ++i) {
       const Stage& s = stages_[i];
       const float* bias = s.bias ? data.biases[i].data() : nullptr;
@@ -45,7 +55,7 @@ class SimdPrepared final : public StagedPrepared {
         // Fused, every row step reads all pointwise weights: worth it while they
         // stay in L2 (256 KiB: 64 -> 1024 or 256 -> 256 channels).
         if (pw.pointwise && n.conv.g == 1 && n.conv.ic * n.conv.oc * 4 <= (256 << 10)) {
-          dws_.push_back(simd::plan_dw(s.conv, data.weights[i].data(), bias, s.act));
+          dws_.push_back(dw_plan(i));
           directs_.push_back(std::move(pw));
           fused_.push_back(simd::plan_dw_pw_fused(dws_.back(), directs_.back().mr));
           drop_intermediate(i);
@@ -60,7 +70,7 @@ class SimdPrepared final : public StagedPrepared {
         }
       }
       if (dw) {
-        dws_.push_back(simd::plan_dw(s.conv, data.weights[i].data(), bias, s.act));
+        dws_.push_back(dw_plan(i));
         const size_t di = dws_.size() - 1;
         const bool sliding = (s.conv.sw == 1 || s.conv.sw == 2) && s.conv.dw == 0 && s.conv.kw <= 9;
         steps_.push_back({stage_name(i), step_type(s),
@@ -73,11 +83,11 @@ class SimdPrepared final : public StagedPrepared {
       const size_t pi = directs_.size() - 1;
       if (mode == Mode::fused && i + 1 < stages_.size() && stages_[i + 1].conv.is_depthwise()) {
         // A convolution and the 1 x k depthwise after it (the spatial kind).
-        const Stage& n = stages_[i + 1];
-        const simd::DwPlan dw = simd::plan_dw(n.conv, data.weights[i + 1].data(),
-                                              n.bias ? data.biases[i + 1].data() : nullptr, n.act);
+        simd::DwPlan dw = dw_plan(i + 1);
         simd::ConvDwPlan f = simd::plan_conv_dw_fused(directs_[pi], dw);
-        if (f.ok) {
+        if (!f.ok) {
+          built.emplace(i + 1, std::move(dw));  // the next stage runs it alone
+        } else {
           conv_dws_.push_back(std::move(f));
           drop_intermediate(i);
           const size_t fi = conv_dws_.size() - 1;

@@ -245,6 +245,10 @@ TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
       // 7x7 kernels on 7x7 images, two of them (tiles cross into the next image);
       // stride 2 with asymmetric padding.
       {Kind::normal, ConvDesc::make(1, 1, 300, 7, 7, 130, 3, 3, 1, 1, 1, 1, 0, 0)},
+      // The same as the spatial kind: its 3 x 1 convolution runs channel blocks
+      // outermost, so the fused backend declines to fuse it with the 1 x 3
+      // depthwise and runs the depthwise plan it built for that on its own.
+      {Kind::spatial, ConvDesc::make(1, 1, 400, 7, 7, 130, 3, 3, 1, 1, 1, 1, 0, 0)},
       {Kind::normal, ConvDesc::make(1, 2, 64, 7, 7, 40, 7, 7, 1, 1, 3, 3, 0, 0)},
       {Kind::normal, ConvDesc::make(1, 1, 96, 14, 13, 70, 5, 5, 2, 2, 2, 1, 0, 0, 7, 7)},
   };
