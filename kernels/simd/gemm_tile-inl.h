@@ -86,7 +86,8 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
     if constexpr (MR == 1) {
       for (; k + 1 < K; k += 2) {
         if constexpr (kPrefetch)
-          for (int j = 0; j < 2 * NV; ++j) hwy::Prefetch(bt + ((k + 8) * NVB + j) * N);
+          for (int64_t r = k + 8; r < k + 10; ++r)
+            for (int j = 0; j < NV; ++j) hwy::Prefetch(bt + (r * NVB + j) * N);
         const V a0 = hn::Set(d, ap[0][k]), a1 = hn::Set(d, ap[0][k + 1]);
         for (int j = 0; j < NV; ++j)
           acc[0][j] = hn::MulAdd(a0, hn::LoadU(d, bt + (k * NVB + j) * N), acc[0][j]);

@@ -218,6 +218,10 @@ TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
       {Kind::normal, ConvDesc::make(1, 1, 37, 7, 7, 100, 1, 1, 1, 1, 0, 0, 0, 0)},
       {Kind::depthwise, ConvDesc::make(1, 1, 37, 7, 7, 100, 3, 3, 1, 1, 1, 1, 0, 0)},
       {Kind::depthwise, ConvDesc::make(1, 1, 37, 7, 7, 24, 3, 3, 1, 1, 1, 1, 0, 0)},
+      // A fully connected layer on one image: its one tile is one pixel, whose
+      // weights stream from memory (the one-row tile that prefetches them); an
+      // odd reduction, so the last k falls outside the even/odd pairs.
+      {Kind::normal, ConvDesc::make(1, 1, 37, 1, 1, 100, 1, 1, 1, 1, 0, 0, 0, 0)},
       // The same last tile of one or two rows for a 3x3 convolution (6-row tiles)
       // and a stem (14-row tiles: 2 x 3 x 5 = 30 pixels).
       {Kind::normal, ConvDesc::make(1, 1, 37, 7, 7, 100, 3, 3, 1, 1, 1, 1, 0, 0)},
