@@ -74,7 +74,10 @@ class SimdPrepared final : public StagedPrepared {
         const size_t di = dws_.size() - 1;
         const bool sliding = (s.conv.sw == 1 || s.conv.sw == 2) && s.conv.dw == 0 && s.conv.kw <= 9;
         steps_.push_back({stage_name(i), step_type(s),
-                          std::string(sliding ? "dw_nhwc_sliding" : "dw_nhwc_generic") + isa,
+                          std::string(dws_.back().compact ? "dw_nhwc_compact"
+                                      : sliding           ? "dw_nhwc_sliding"
+                                                          : "dw_nhwc_generic") +
+                              isa,
                           [this, i, di] { simd::run_dw(dws_[di], in(i), out(i)); }});
         add_act(i, pass[i]);
         continue;

@@ -87,20 +87,20 @@ HWY_INLINE void StoreTile(D d, V (&acc)[XT], Act a, float* out, int64_t C, int64
 // channel vector from c0. `row` points at input column xs, channel c0, of the
 // first kernel row inside the input (ky0); nky rows follow, rstride apart, and
 // are walked by pointer: recomputing each row's address from (n, iy, xs) put a
-// chain of three multiplies in front of every row's loads. Only the first nout
-// outputs are stored; cn: channels in the vector (N when full). Two channel
+// chain of three multiplies in front of every row's loads; columns are ldi
+// apart. Only the first nout outputs are stored, ldp apart; cn: channels in
+// the vector (N when full). Two channel
 // vectors per tile (16 accumulators) or 14 outputs spilled and were 60-80 %
 // slower on the 3x3 stage; 7 outputs were no faster than 8.
 template <int KW, int S>
-HWY_INLINE void DwHeldInputTile(const DwPlan& p, const float* row, int64_t rstride, int64_t nky,
-                       int64_t ky0, float* out, int64_t c0, int64_t xs, bool inside,
-                       int64_t nout, size_t cn) {
+HWY_INLINE void DwHeldInputTile(const DwPlan& p, const float* row, int64_t ldi, int64_t rstride,
+                       int64_t nky, int64_t ky0, float* out, int64_t ldp, int64_t c0, int64_t xs,
+                       bool inside, int64_t nout, size_t cn) {
   constexpr int XT = DwTileWidth<KW, S>();
   constexpr int NIN = (XT - 1) * S + KW;
   const ConvDesc& c = p.c;
   const D d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-  const int64_t C = c.ic;
   const bool full = cn == static_cast<size_t>(N);
   const float* w = p.wpack.data() + ky0 * KW * p.cpad + c0;
   V acc[XT];
@@ -109,16 +109,16 @@ HWY_INLINE void DwHeldInputTile(const DwPlan& p, const float* row, int64_t rstri
   for (int64_t ky = 0; ky < nky; ++ky, row += rstride, w += KW * p.cpad) {
     V in[NIN];
     if (inside && full) {
-      for (int q = 0; q < NIN; ++q) in[q] = hn::LoadU(d, row + q * C);
+      for (int q = 0; q < NIN; ++q) in[q] = hn::LoadU(d, row + q * ldi);
     } else {
-      for (int q = 0; q < NIN; ++q) in[q] = DwLoad(d, row, q, C, xs, c.iw, full, cn);
+      for (int q = 0; q < NIN; ++q) in[q] = DwLoad(d, row, q, ldi, xs, c.iw, full, cn);
     }
     for (int kx = 0; kx < KW; ++kx) {
       const V wv = hn::LoadU(d, w + kx * p.cpad);
       for (int j = 0; j < XT; ++j) acc[j] = hn::MulAdd(in[j * S + kx], wv, acc[j]);
     }
   }
-  StoreTile(d, acc, p.act, out, C, nout, cn);
+  StoreTile(d, acc, p.act, out, ldp, nout, cn);
 }
 
 // The pair's sums when all KW + S input rows lie inside the input (KH == KW):
@@ -126,13 +126,14 @@ HWY_INLINE void DwHeldInputTile(const DwPlan& p, const float* row, int64_t rstri
 // column inside and full channel vectors; otherwise each load is masked, to
 // nothing in the padding (LoadPart with n = 0 reads no memory on any target, so
 // a padding column's address may lie before the tensor). Rows in the padding
-// or KH != KW take DwRowPairTile's general loop.
+// or KH != KW take DwRowPairTile's general loop. Input columns are ldi apart,
+// rows rstride.
 template <int KW, int S, bool kAllInside, int XT>
-HWY_INLINE void DwPairAllRows(const DwPlan& p, const float* row, const float* w, int64_t xs,
-                              size_t cn, V (&a)[XT], V (&b)[XT]) {
+HWY_INLINE void DwPairAllRows(const DwPlan& p, const float* row, int64_t ldi, int64_t rstride,
+                              const float* w, int64_t xs, size_t cn, V (&a)[XT], V (&b)[XT]) {
   constexpr int NIN = (XT - 1) * S + KW;
   const D d;
-  const int64_t C = p.c.ic, rstride = p.c.iw * C, wstride = KW * p.cpad;
+  const int64_t wstride = KW * p.cpad;
 #pragma GCC unroll 16
   for (int t = 0; t < KW + S; ++t, row += rstride) {
     V in[NIN];
@@ -140,7 +141,7 @@ HWY_INLINE void DwPairAllRows(const DwPlan& p, const float* row, const float* w,
     // optimiser: otherwise GCC may precompute all NIN x (KW+S) addresses, which
     // do not fit in the general registers, and reload them from the stack.
     const float* col = row;
-    for (int q = 0; q < NIN; ++q, col += C) {
+    for (int q = 0; q < NIN; ++q, col += ldi) {
       asm("" : "+r"(col));
       if constexpr (kAllInside) {
         in[q] = hn::LoadU(d, col);
@@ -184,8 +185,8 @@ HWY_INLINE void DwRowPairTile(const DwPlan& p, const float* img, int64_t iy0, fl
   if (c.kh == KW && c.sh == S && iy0 >= 0 && iy0 + KW + S <= c.ih) {
     const float* row = img + iy0 * rstride;
     const float* w = p.wpack.data() + c0;
-    if (inside && full) DwPairAllRows<KW, S, true>(p, row, w, xs, cn, a, b);
-    else DwPairAllRows<KW, S, false>(p, row, w, xs, cn, a, b);
+    if (inside && full) DwPairAllRows<KW, S, true>(p, row, C, rstride, w, xs, cn, a, b);
+    else DwPairAllRows<KW, S, false>(p, row, C, rstride, w, xs, cn, a, b);
     StoreTile(d, a, p.act, out, C, nout, cn);
     StoreTile(d, b, p.act, out + ldo, C, nout, cn);
     return;

@@ -111,7 +111,10 @@ struct DwPlan {
   Packed wpack;              // [kh][kw][cpad]
   Packed bias;               // [cpad]
   Act act = Act::none;
+  bool compact = false;      // through a zero-padded copy (depthwise.cc): see plan_dw
 };
+// The compact path's channel block and its scratch, floats (24 KiB: half an L1).
+constexpr int64_t kDwBlock = 64, kDwScratch = 6144;
 DwPlan plan_dw(const ConvDesc& c, const float* w_oihw, const float* bias, Act act);
 void run_dw(const DwPlan& p, const float* src, float* dst);
 

@@ -155,6 +155,14 @@ DwPlan plan_dw(const ConvDesc& c, const float* w, const float* bias, Act act) {
         p.wpack[(y * c.kw + x) * p.cpad + ch] = w[(ch * c.kh + y) * c.kw + x];
   p.bias.assign(static_cast<size_t>(p.cpad), 0.f);
   if (bias) std::copy(bias, bias + c.ic, p.bias.begin());
+  // Square kernels up to 3 x 3 at stride 1 or 2 on a multiple of 512 channels,
+  // where the pixels on the tensor are 2 or 4 KiB apart, and images narrow
+  // enough that three input rows of the widest tiles (8 outputs) fit the scratch.
+  if (c.kh == c.kw && c.kw <= 3 && c.sh == c.sw && (c.sw == 1 || c.sw == 2) && c.dh == 0 &&
+      c.dw == 0 && c.ic % 512 == 0) {
+    const int64_t xt = 8 / c.sw, width = ((c.ow + xt - 1) / xt * xt - 1) * c.sw + 3;
+    p.compact = 3 * width * kDwBlock <= kDwScratch;
+  }
   return p;
 }
 

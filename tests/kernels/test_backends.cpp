@@ -254,6 +254,12 @@ TEST_P(BackendEdgeTest, PlanEdgesAndMoreThreadsThanPrepared) {
       // depthwise and runs the depthwise plan it built for that on its own.
       {Kind::spatial, ConvDesc::make(1, 1, 400, 7, 7, 130, 3, 3, 1, 1, 1, 1, 0, 0)},
       {Kind::normal, ConvDesc::make(1, 2, 64, 7, 7, 40, 7, 7, 1, 1, 3, 3, 0, 0)},
+      // Depthwise stages on multiples of 512 channels, through the zero-padded
+      // copy: a 7x7 image (an odd row last) and two images at stride 2 with
+      // asymmetric padding; and an image too wide for a band of two rows.
+      {Kind::depthwise, ConvDesc::make(1, 1, 1024, 7, 7, 40, 3, 3, 1, 1, 1, 1, 0, 0)},
+      {Kind::depthwise, ConvDesc::make(1, 2, 512, 9, 11, 24, 3, 3, 2, 2, 1, 0, 0, 0, 5, 6)},
+      {Kind::depthwise, ConvDesc::make(1, 1, 512, 6, 21, 24, 3, 3, 1, 1, 1, 1, 0, 0)},
       {Kind::normal, ConvDesc::make(1, 1, 96, 14, 13, 70, 5, 5, 2, 2, 2, 1, 0, 0, 7, 7)},
   };
   for (const auto& [kind, shape] : cases) {
