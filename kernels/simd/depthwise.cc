@@ -55,8 +55,8 @@ HWY_INLINE void DwRowsSliding(const DwPlan& p, const float* src, float* out0, in
         const float* row = src + ((n * c.ih + iy0 + ky0 * ystep) * c.iw + xs) * C;
         const int64_t nout = std::min<int64_t>(XT, c.ow - x0);
         for (int64_t c0 = 0; c0 < C; c0 += N)
-          DwHeldInputTile<KW, S>(p, row + c0, C, rstride, ky1 - ky0, ky0, out + x0 * C + c0, C,
-                                 c0, xs, inside, nout, static_cast<size_t>(std::min(N, C - c0)));
+          DwHeldInputTile<KW, S>(p, row + c0, C, rstride, ky1 - ky0, ky0, out + x0 * C + c0, c0,
+                                 xs, inside, nout, static_cast<size_t>(std::min(N, C - c0)));
         continue;
       }
       const float* row = src + ((n * c.ih + iy0 + ky0 * ystep) * c.iw + xs) * C;
@@ -204,8 +204,8 @@ HWY_INLINE void DwRowsCompact(const DwPlan& p, const float* src, float* out, int
           const float* in = buf + r * S * rstride + xt * XT * S * kDwBlock;
           for (int64_t v = 0; v < kDwBlock; v += N) {
             if (r + 1 == br) {
-              DwHeldInputTile<KW, S>(p, in + v, kDwBlock, rstride, KW, 0, o + v, C, cb + v, 0,
-                                     true, nout, static_cast<size_t>(N));
+              DwHeldInputTile<KW, S>(p, in + v, kDwBlock, rstride, KW, 0, o + v, cb + v, 0, true,
+                                     nout, static_cast<size_t>(N));
               continue;
             }
             V a[XT], b[XT];

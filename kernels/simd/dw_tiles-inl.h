@@ -88,14 +88,14 @@ HWY_INLINE void StoreTile(D d, V (&acc)[XT], Act a, float* out, int64_t C, int64
 // first kernel row inside the input (ky0); nky rows follow, rstride apart, and
 // are walked by pointer: recomputing each row's address from (n, iy, xs) put a
 // chain of three multiplies in front of every row's loads; columns are ldi
-// apart. Only the first nout outputs are stored, ldp apart; cn: channels in
-// the vector (N when full). Two channel
-// vectors per tile (16 accumulators) or 14 outputs spilled and were 60-80 %
-// slower on the 3x3 stage; 7 outputs were no faster than 8.
+// apart. Only the first nout outputs are stored; cn: channels in the vector (N
+// when full). Two channel vectors per tile (16 accumulators) or 14 outputs
+// spilled and were 60-80 % slower on the 3x3 stage; 7 outputs were no faster
+// than 8.
 template <int KW, int S>
 HWY_INLINE void DwHeldInputTile(const DwPlan& p, const float* row, int64_t ldi, int64_t rstride,
-                       int64_t nky, int64_t ky0, float* out, int64_t ldp, int64_t c0, int64_t xs,
-                       bool inside, int64_t nout, size_t cn) {
+                       int64_t nky, int64_t ky0, float* out, int64_t c0, int64_t xs, bool inside,
+                       int64_t nout, size_t cn) {
   constexpr int XT = DwTileWidth<KW, S>();
   constexpr int NIN = (XT - 1) * S + KW;
   const ConvDesc& c = p.c;
@@ -118,7 +118,7 @@ HWY_INLINE void DwHeldInputTile(const DwPlan& p, const float* row, int64_t ldi, 
       for (int j = 0; j < XT; ++j) acc[j] = hn::MulAdd(in[j * S + kx], wv, acc[j]);
     }
   }
-  StoreTile(d, acc, p.act, out, ldp, nout, cn);
+  StoreTile(d, acc, p.act, out, c.ic, nout, cn);
 }
 
 // The pair's sums when all KW + S input rows lie inside the input (KH == KW):
