@@ -84,7 +84,6 @@ HWY_INLINE void WithTile(const DirectPlan& p, F&& f) {
 template <int MR>
 struct TileScratch {
   alignas(64) const float* a[kMaxTapChunk * MR];
-  int64_t lda[kMaxTapChunk];
   int64_t boff[kMaxTapChunk];  // the table path's taps' weights, within the block
   // Clipped kernel rows of a row-tap plan, copied with their zeros; and the
   // input windows of a row-tap tile that the padding clips, one per tap.
@@ -112,13 +111,13 @@ HWY_INLINE void DirectTile(const DirectPlan& p, const float* src, float* out0, i
   const int64_t t0 = ps.t0, nt = ps.nt, k0 = ps.k0, ns = ps.ns;
   const bool first = ps.first, last = ps.last;
   const float** a = ts.a;
-  int64_t* lda = ts.lda;
   int64_t* boff = ts.boff;
   const int64_t win = ts.win;
   float* clipped = ts.clipped;
   const int64_t p0 = pt * MR;
   const int nrows = static_cast<int>(std::min<int64_t>(MR, P - p0));
   int64_t taps = nt, K = p.pointwise ? ns : icg;
+  int64_t y0 = 0, y1 = 0;  // a strided row-tap tile's taps that read the input
   // Row pointers: the plan's members copied to locals first, since the
   // stores into a[] may alias them and were reloading them every time.
   const int64_t* offs = p.off.data();
@@ -143,14 +142,17 @@ HWY_INLINE void DirectTile(const DirectPlan& p, const float* src, float* out0, i
     strided = kStrideTile && p0 % c.ow + MR <= c.ow;
     const int64_t* o0 = offs + p0 * kh;
     const int64_t* o1 = offs + (p0 + MR - 1) * kh;
-    for (int64_t y = 0; strided && y < kh; ++y) {
-      // One output row has one input row per tap: all in it, or all padding.
+    // One output row has one input row per tap: all in it, or all padding.
+    // The rows wholly in the padding are the first y0 and those from y1: skipped.
+    if (strided) {
+      while (y0 < kh && o0[y0] == -1) ++y0;
+      y1 = kh;
+      while (y1 > y0 && o0[y1 - 1] == -1) --y1;
+      taps = y1 - y0;
+    }
+    for (int64_t y = y0; strided && y < y1; ++y) {
       if (o0[y] >= 0 && o1[y] >= 0) {
-        a[y] = srcg + o0[y];
-        lda[y] = c.sw * c.ic;
-      } else if (o0[y] == -1) {
-        a[y] = zeros;
-        lda[y] = 0;
+        a[y - y0] = srcg + o0[y];
       } else {
         // The padding clips the row's first or last pixels: the tile's
         // window of the input row, copied with zeros, keeps the fixed step
@@ -166,8 +168,7 @@ HWY_INLINE void DirectTile(const DirectPlan& p, const float* src, float* out0, i
         std::copy(src + at.row + (ix0 + lo) * c.ic, src + at.row + (ix0 + hi) * c.ic,
                   w + lo * icg);
         std::fill(w + hi * icg, w + win, 0.f);
-        a[y] = w;
-        lda[y] = c.sw * icg;
+        a[y - y0] = w;
       }
     }
     for (int i = 0; i < ar && !strided; ++i) {
@@ -207,8 +208,8 @@ HWY_INLINE void DirectTile(const DirectPlan& p, const float* src, float* out0, i
     const float* bias = p.bias.data() + (g * p.ocb + ob) * NR;
     if (strided) {
       if constexpr (kStrideTile)
-        GemmTileCols<MR, NV, true>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act,
-                                   first, last, lda);
+        GemmTileCols<MR, NV, true>(nrows, a, taps, K, b + y0 * K * NR, out, c.oc, cols, bias,
+                                   p.act, first, last, c.sw * c.ic);
     } else {
       const int64_t* bo = p.pointwise || p.row_taps ? nullptr : boff;
       // A last tile of one row, once per image: the whole block width costs
@@ -216,13 +217,13 @@ HWY_INLINE void DirectTile(const DirectPlan& p, const float* src, float* out0, i
       // (a fully connected layer) they stream from memory and are prefetched.
       if (ar < MR && P > MR)
         GemmTileRows<kMRTail, NV, false, NV, false>(nrows, a, taps, K, b, out, c.oc, cols, bias,
-                                                    p.act, first, last, nullptr, bo);
+                                                    p.act, first, last, 0, bo);
       else if (ar < MR)
         GemmTileRows<kMRTail, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first,
-                                  last, nullptr, bo);
+                                  last, 0, bo);
       else
         GemmTileCols<MR, NV>(nrows, a, taps, K, b, out, c.oc, cols, bias, p.act, first, last,
-                             nullptr, bo);
+                             0, bo);
     }
   }
 }

@@ -21,8 +21,8 @@ namespace HWY_NAMESPACE {
 
 // MR x NV register tile (the plan's choice, see DirectPlan):
 // C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j]. a[t*MR + i] points at
-// row i's K values for tap t, or with kStrided row i of tap t is a[t] + i * lda[t]
-// (a tile of one output row: no table to read); rows >= `rows` are computed (on
+// row i's K values for tap t, or with kStrided row i of tap t is a[t] + i * lda
+// (a tile of one output row: no table to read, one step for every tap); rows >= `rows` are computed (on
 // clamped pointers) but never loaded or stored. B's rows are NVB vectors apart
 // (the packed block's width: a last block's tile may be narrower); tap t's
 // weights start at b + boff[t], or without boff at b + t*K*NVB*N. `first`:
@@ -30,7 +30,7 @@ namespace HWY_NAMESPACE {
 // `last`: activate and store; otherwise store partial sums. kPrefetch: fetch the
 // weights ahead (they stream from memory), not where they are in cache already.
 template <int MR, int NV, Act A, bool kStrided, int NVB = NV, bool kPrefetch = !kStrided>
-HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, int64_t taps,
+HWY_INLINE void GemmTile(int rows, const float* const* a, int64_t lda, int64_t taps,
                          int64_t K, const float* b, const int64_t* boff, float* c, int64_t ldc,
                          int64_t cols, const float* bias, bool first, bool last) {
   const D d;
@@ -77,7 +77,7 @@ HWY_INLINE void GemmTile(int rows, const float* const* a, const int64_t* lda, in
   for (int64_t t = 0; t < taps; ++t) {
     const float* ap[MR];
     if constexpr (kStrided) {
-      for (int i = 0; i < MR; ++i) ap[i] = a[t] + i * lda[t];
+      for (int i = 0; i < MR; ++i) ap[i] = a[t] + i * lda;
     } else {
       for (int i = 0; i < MR; ++i) ap[i] = a[t * MR + i];
     }
@@ -137,7 +137,7 @@ template <int MR, int NV, bool kStrided = false, int NVB = NV, bool kPrefetch = 
 HWY_INLINE void GemmTileRows(int rows, const float* const* a, int64_t taps, int64_t K,
                              const float* b, float* c, int64_t ldc, int64_t cols,
                              const float* bias, Act act, bool first, bool last,
-                             const int64_t* lda = nullptr, const int64_t* boff = nullptr) {
+                             int64_t lda = 0, const int64_t* boff = nullptr) {
   switch (act) {
 #define CONVBENCH_GEMM_TILE_CASE(ACT)                                                      \
   case Act::ACT:                                                                           \
@@ -160,7 +160,7 @@ template <int MR, int NV, bool kStrided = false>
 HWY_INLINE void GemmTileCols(int rows, const float* const* a, int64_t taps, int64_t K,
                              const float* b, float* c, int64_t ldc, int64_t cols,
                              const float* bias, Act act, bool first, bool last,
-                             const int64_t* lda = nullptr, const int64_t* boff = nullptr) {
+                             int64_t lda = 0, const int64_t* boff = nullptr) {
   const int64_t N = static_cast<int64_t>(hn::Lanes(D()));
   const int64_t nv = (cols + N - 1) / N;
   if constexpr (NV > 1)
