@@ -22,7 +22,7 @@ namespace HWY_NAMESPACE {
 // per tile, with up to KW FMAs per input load. Each column of tiles is done for
 // all the rows before the next, while its input columns are still in L1. Loops over a tile have
 // constant bounds and no early exit, so the accumulators stay in registers.
-template <int KW, int S, int XT = DwTileWidth<KW, S>()>
+template <int KW, int S, int XT = DwTileWidth<KW, S>(), bool kHeld = DwHoldsInputs<KW>()>
 HWY_INLINE void DwRowsSliding(const DwPlan& p, const float* src, float* out0, int64_t ldo,
                               int64_t n, int64_t oy0, int64_t nrows) {
   constexpr int NIN = (XT - 1) * S + KW;
@@ -37,7 +37,7 @@ HWY_INLINE void DwRowsSliding(const DwPlan& p, const float* src, float* out0, in
     for (int64_t r = 0; r < nrows; ++r) {
       const int64_t oy = oy0 + r;
       float* out = out0 + r * ldo;
-      if constexpr (DwHoldsInputs<KW>()) {
+      if constexpr (kHeld) {
         if (c.dh == 0 && r + 1 < nrows) {
           const float* img = src + (n * c.ih * c.iw + xs) * C;
           DwPairColumn<KW, S>(p, img, oy * c.sh - c.ph, out + x0 * C, ldo, xs, inside,
@@ -51,7 +51,7 @@ HWY_INLINE void DwRowsSliding(const DwPlan& p, const float* src, float* out0, in
       const int64_t iy0 = oy * c.sh - c.ph;
       while (ky0 < ky1 && iy0 + ky0 * ystep < 0) ++ky0;
       while (ky1 > ky0 && iy0 + (ky1 - 1) * ystep >= c.ih) --ky1;
-      if constexpr (DwHoldsInputs<KW>()) {
+      if constexpr (kHeld) {
         const float* row = src + ((n * c.ih + iy0 + ky0 * ystep) * c.iw + xs) * C;
         const int64_t nout = std::min<int64_t>(XT, c.ow - x0);
         for (int64_t c0 = 0; c0 < C; c0 += N)
@@ -120,6 +120,7 @@ template <int S, int XT>
 HWY_NOINLINE void DwRowsStreamedXT(const DwPlan& p, const float* src, float* out, int64_t ldo,
                                    int64_t n, int64_t oy, int64_t nrows) {
   switch (p.c.kw) {
+    case 3: return DwRowsSliding<3, S, std::min(XT, kRegs - 5), false>(p, src, out, ldo, n, oy, nrows);
     case 4: return DwRowsSliding<4, S, DwXT<4, S, XT>()>(p, src, out, ldo, n, oy, nrows);
     case 5: return DwRowsSliding<5, S, DwXT<5, S, XT>()>(p, src, out, ldo, n, oy, nrows);
     case 6: return DwRowsSliding<6, S, DwXT<6, S, XT>()>(p, src, out, ldo, n, oy, nrows);
@@ -251,10 +252,9 @@ HWY_NOINLINE void DwRowsHeldAndGeneric(const DwPlan& p, const float* src, float*
 // Output rows oy .. oy+nrows-1 of image n, row r at out + r*ldo.
 void DwRows(const DwPlan& p, const float* src, float* out, int64_t ldo, int64_t n, int64_t oy,
             int64_t nrows) {
-  const ConvDesc& c = p.c;
   if (p.compact) return DwRowsCompactAny(p, src, out, ldo, n, oy, nrows);
-  if (c.dw == 0 && c.kw >= 4 && c.kw <= 9 && (c.sw == 1 || c.sw == 2)) {
-    if (c.sw == 1) DwRowsStreamed<1>(p, src, out, ldo, n, oy, nrows);
+  if (p.streamed) {
+    if (p.c.sw == 1) DwRowsStreamed<1>(p, src, out, ldo, n, oy, nrows);
     else DwRowsStreamed<2>(p, src, out, ldo, n, oy, nrows);
     return;
   }

@@ -90,6 +90,22 @@ HWY_INLINE void DwStreamedRow(const DwPlan& p, const float* row, int64_t rstride
     for (; c0 < cfull; c0 += N)
       DwStreamedTile<KW, S, XT, false, PL, PR>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs,
                                                nout, n);
+  } else if constexpr (PL != PR) {
+    // PyTorch's padding of (KW - 1) / 2 at stride 2 on an even input: PR columns
+    // on the left, PL on the right (TensorFlow's "same" pads the other way).
+    if (xs == -PR && xs + NIN <= iw) {
+      for (; c0 < cfull; c0 += N)
+        DwStreamedTile<KW, S, XT, false, PR, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0,
+                                                xs, nout, n);
+    } else if (xs >= 0 && xs + NIN - PL == iw) {
+      for (; c0 < cfull; c0 += N)
+        DwStreamedTile<KW, S, XT, false, 0, PL>(p, row + c0, rstride, ky0, ky1, out + c0, c0,
+                                                xs, nout, n);
+    } else if (xs == -PR && xs + NIN - PL == iw) {
+      for (; c0 < cfull; c0 += N)
+        DwStreamedTile<KW, S, XT, false, PR, PL>(p, row + c0, rstride, ky0, ky1, out + c0, c0,
+                                                 xs, nout, n);
+    }
   }
   for (; c0 < C; c0 += N)
     DwStreamedTile<KW, S, XT, true, 0, 0>(p, row + c0, rstride, ky0, ky1, out + c0, c0, xs, nout,

@@ -112,6 +112,7 @@ struct DwPlan {
   Packed bias;               // [cpad]
   Act act = Act::none;
   bool compact = false;      // through a zero-padded copy (depthwise.cc): see plan_dw
+  bool streamed = false;     // streamed tiles of 7 or 14 outputs (dw_streamed-inl.h): see plan_dw
 };
 // The compact path's channel block and its scratch, floats (24 KiB: half an L1).
 constexpr int64_t kDwBlock = 64, kDwScratch = 6144;

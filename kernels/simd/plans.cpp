@@ -158,11 +158,26 @@ DwPlan plan_dw(const ConvDesc& c, const float* w, const float* bias, Act act) {
   // Square kernels up to 3 x 3 at stride 1 or 2 on a multiple of 512 channels,
   // where the pixels on the tensor are 2 or 4 KiB apart, and images narrow
   // enough that three input rows of the widest tiles (8 outputs) fit the scratch.
-  if (c.kh == c.kw && c.kw <= 3 && c.sh == c.sw && (c.sw == 1 || c.sw == 2) && c.dh == 0 &&
-      c.dw == 0 && c.ic % 512 == 0) {
+  // Only on AMD CPUs: on the Zen 5 VM the copy ran those layers 1.1-1.4x faster
+  // than tiles reading the tensor; on the Intel Xeon (Emerald Rapids) VM it
+  // lost to the streamed rows below by 1.0-1.7x (bench/results/2026-12-07-intel-xeon-2vcpu).
+  static const bool copy_wins = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd") != 0;
+  }();
+  if (copy_wins && c.kh == c.kw && c.kw <= 3 && c.sh == c.sw && (c.sw == 1 || c.sw == 2) &&
+      c.dh == 0 && c.dw == 0 && c.ic % 512 == 0) {
     const int64_t xt = 8 / c.sw, width = ((c.ow + xt - 1) / xt * xt - 1) * c.sw + 3;
     p.compact = 3 * width * kDwBlock <= kDwScratch;
   }
+  // Streamed tiles for kernels 4..9 wide; with AVX-512's 32 registers (tiles of 7
+  // and 14 outputs) for 3 wide at stride 2 too, on rows that 7 divides and the
+  // held-input tiles (4 outputs) do not: those computed 8 outputs for 7 on the
+  // 14 -> 7 layers, half their tiles at the right edge on masked loads (1.4-1.7x
+  // the streamed row on the Intel VM; at stride 1 the held pairs were as fast).
+  const bool rows_of_7 = lanes() == 16 && c.sw == 2 && c.ow % 7 == 0 && c.ow % 4 != 0;
+  p.streamed = !p.compact && c.dw == 0 && (c.sw == 1 || c.sw == 2) &&
+               ((c.kw >= 4 && c.kw <= 9) || (c.kw == 3 && rows_of_7));
   return p;
 }
 
