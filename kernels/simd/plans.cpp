@@ -159,8 +159,9 @@ DwPlan plan_dw(const ConvDesc& c, const float* w, const float* bias, Act act) {
   // where the pixels on the tensor are 2 or 4 KiB apart, and images narrow
   // enough that three input rows of the widest tiles (8 outputs) fit the scratch.
   // Only on AMD CPUs: on the Zen 5 VM the copy ran those layers 1.1-1.4x faster
-  // than tiles reading the tensor; on the Intel Xeon (Emerald Rapids) VM it
-  // lost to the streamed rows below by 1.0-1.7x (bench/results/2026-12-07-intel-xeon-2vcpu).
+  // than tiles reading the tensor; on the Intel Xeon (Emerald Rapids) VM it was
+  // no faster at stride 1 and 1.5x slower at stride 2 than the tiles and streamed
+  // rows below (bench/results/2026-12-07-intel-xeon-2vcpu/NOTES.md).
   static const bool copy_wins = [] {
     __builtin_cpu_init();
     return __builtin_cpu_is("amd") != 0;
