@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # tools/ab.sh BIN_A BIN_B [ROUNDS] -- CONVBENCH_ARGS...
 # Alternates two builds of the benchmark binary (folders holding convbench) on
-# the same cases, ROUNDS times (default 4), and prints each case's median over
-# the rounds for A and B and their ratio: on a shared VM, runs of one binary
-# drift by more than the few per cent a kernel change is worth, and only
-# alternation puts A and B in the same stretches.
+# the same cases, ROUNDS times (default 4; even counts balance the order), and
+# prints each case's median over the rounds for A and B and their ratio: on a
+# shared VM, runs of one binary drift by more than the few per cent a kernel
+# change is worth, and only alternation puts A and B in the same stretches.
 set -euo pipefail
 if [ $# -lt 3 ]; then sed -n '2,8p' "$0" >&2; exit 2; fi
 a=$1 b=$2; shift 2
@@ -19,7 +19,10 @@ if [ "${CONVBENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]; then unset OPENBLAS_CORETYPE OP
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for r in $(seq "$rounds"); do
-  for side in A B; do
+  # A first in odd rounds, B first in even ones: on the 2-vCPU VMs the binary
+  # run second read 3-5 % slower whichever it was.
+  order="A B"; [ $((r % 2)) = 0 ] && order="B A"
+  for side in $order; do
     bin=$a; [ $side = B ] && bin=$b
     "$bin"/convbench "$@" --benchmark_out="$out/$side.$r.json" --benchmark_out_format=json \
       >/dev/null 2>"$out/$side.$r.err" || { cat "$out/$side.$r.err" >&2; exit 1; }
