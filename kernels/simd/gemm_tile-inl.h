@@ -22,8 +22,8 @@ namespace HWY_NAMESPACE {
 // MR x NV register tile (the plan's choice, see DirectPlan):
 // C[i][j-block] (+)= sum_t sum_k A[t][i][k] * B[t][k][j]. a[t*MR + i] points at
 // row i's K values for tap t, or with kStrided row i of tap t is a[t] + i * lda
-// (a tile of one output row: no table to read, one step for every tap); rows >= `rows` are computed (on
-// clamped pointers) but never loaded or stored. B's rows are NVB vectors apart
+// (a tile of one output row: no table to read, one step for every tap); rows >=
+// `rows` are computed (on clamped pointers) but never loaded or stored. B's rows are NVB vectors apart
 // (the packed block's width: a last block's tile may be narrower); tap t's
 // weights start at b + boff[t], or without boff at b + t*K*NVB*N. `first`:
 // start from the bias (zero-padded to whole vectors: the loads stay inside it);
