@@ -116,6 +116,8 @@ struct DwPlan {
 };
 // The compact path's channel block and its scratch, floats (24 KiB: half an L1).
 constexpr int64_t kDwBlock = 64, kDwScratch = 6144;
+// Whether the compact path can take the layer (plan_dw takes it only on AMD CPUs).
+bool dw_copy_fits(const ConvDesc& c);
 DwPlan plan_dw(const ConvDesc& c, const float* w_oihw, const float* bias, Act act);
 void run_dw(const DwPlan& p, const float* src, float* dst);
 

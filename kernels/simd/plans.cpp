@@ -142,6 +142,17 @@ DirectPlan plan_direct(const ConvDesc& c, const float* w, const float* bias, Act
   return p;
 }
 
+// Square kernels up to 3 x 3 at stride 1 or 2 on a multiple of 512 channels,
+// where the pixels on the tensor are 2 or 4 KiB apart, and images narrow enough
+// that three input rows of the widest tiles (8 outputs) fit the scratch.
+bool dw_copy_fits(const ConvDesc& c) {
+  if (!(c.kh == c.kw && c.kw <= 3 && c.sh == c.sw && (c.sw == 1 || c.sw == 2) && c.dh == 0 &&
+        c.dw == 0 && c.ic % 512 == 0))
+    return false;
+  const int64_t xt = 8 / c.sw, width = ((c.ow + xt - 1) / xt * xt - 1) * c.sw + 3;
+  return 3 * width * kDwBlock <= kDwScratch;
+}
+
 DwPlan plan_dw(const ConvDesc& c, const float* w, const float* bias, Act act) {
   const int64_t N = lanes();
   DwPlan p;
@@ -155,9 +166,6 @@ DwPlan plan_dw(const ConvDesc& c, const float* w, const float* bias, Act act) {
         p.wpack[(y * c.kw + x) * p.cpad + ch] = w[(ch * c.kh + y) * c.kw + x];
   p.bias.assign(static_cast<size_t>(p.cpad), 0.f);
   if (bias) std::copy(bias, bias + c.ic, p.bias.begin());
-  // Square kernels up to 3 x 3 at stride 1 or 2 on a multiple of 512 channels,
-  // where the pixels on the tensor are 2 or 4 KiB apart, and images narrow
-  // enough that three input rows of the widest tiles (8 outputs) fit the scratch.
   // Only on AMD CPUs: on the Zen 5 VM the copy ran those layers 1.1-1.4x faster
   // than tiles reading the tensor; on the Intel Xeon (Emerald Rapids) VM it was
   // no faster at stride 1 and 1.5x slower at stride 2 than the tiles and streamed
@@ -166,11 +174,7 @@ DwPlan plan_dw(const ConvDesc& c, const float* w, const float* bias, Act act) {
     __builtin_cpu_init();
     return __builtin_cpu_is("amd") != 0;
   }();
-  if (copy_wins && c.kh == c.kw && c.kw <= 3 && c.sh == c.sw && (c.sw == 1 || c.sw == 2) &&
-      c.dh == 0 && c.dw == 0 && c.ic % 512 == 0) {
-    const int64_t xt = 8 / c.sw, width = ((c.ow + xt - 1) / xt * xt - 1) * c.sw + 3;
-    p.compact = 3 * width * kDwBlock <= kDwScratch;
-  }
+  p.compact = copy_wins && dw_copy_fits(c);
   // Streamed tiles for kernels 4..9 wide; with AVX-512's 32 registers (tiles of 7
   // and 14 outputs) for 3 wide at stride 2 too, on rows that 7 divides and the
   // held-input tiles (4 outputs) do not: those computed 8 outputs for 7 on the

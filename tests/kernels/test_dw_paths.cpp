@@ -21,16 +21,10 @@ struct Path {
   bool compact, streamed;
 };
 
-// Whether run_dw can take the path on this shape (what plan_dw would check).
+// Whether run_dw can take the path on this shape.
 bool allows(const ConvDesc& c, const Path& path) {
-  const bool strides = (c.sw == 1 || c.sw == 2) && c.dw == 0;
-  if (path.compact) {
-    if (!(c.kh == c.kw && c.kw <= 3 && c.sh == c.sw && strides && c.dh == 0 && c.ic % 512 == 0))
-      return false;
-    const int64_t xt = 8 / c.sw, width = ((c.ow + xt - 1) / xt * xt - 1) * c.sw + 3;
-    return 3 * width * simd::kDwBlock <= simd::kDwScratch;
-  }
-  if (path.streamed) return strides && c.kw >= 3 && c.kw <= 9;
+  if (path.compact) return simd::dw_copy_fits(c);
+  if (path.streamed) return (c.sw == 1 || c.sw == 2) && c.dw == 0 && c.kw >= 3 && c.kw <= 9;
   return true;
 }
 
