@@ -40,6 +40,21 @@ inline HWY_NOINLINE const float* ClipRow(const ConvDesc& c, const float* src, in
   return r;
 }
 
+// A row-tap tile's window of one input row (`row` at column 0): the MR outputs'
+// (MR - 1) * sw + kw pixels from column ix0, copied into w with zeros where the
+// padding clips them, so that the tile keeps its fixed step. Row-tap plans have
+// one group: the pixels inside are one run.
+template <int MR>
+HWY_INLINE const float* RowWindow(const ConvDesc& c, const float* row, int64_t ix0, float* w) {
+  const int64_t span = (MR - 1) * c.sw + c.kw;
+  const int64_t lo = std::clamp<int64_t>(-ix0, 0, span);
+  const int64_t hi = std::clamp<int64_t>(c.iw - ix0, lo, span);
+  std::fill(w, w + lo * c.ic, 0.f);
+  std::copy(row + (ix0 + lo) * c.ic, row + (ix0 + hi) * c.ic, w + lo * c.ic);
+  std::fill(w + hi * c.ic, w + span * c.ic, 0.f);
+  return w;
+}
+
 // A plan's passes: its taps, or a pointwise layer's input channels, `steps` of
 // them in chunks of `chunk`; each pass adds its partial sums to the previous
 // ones in the output.
@@ -159,16 +174,8 @@ HWY_INLINE void DirectTile(const DirectPlan& p, const float* src, float* out0, i
         // (per-pixel clipped rows made a quarter of a stem's tiles cost
         // twice a full one).
         const DirectPlan::Clip& at = p.clips[-2 - (o0[y] <= -2 ? o0[y] : o1[y])];
-        const int64_t ix0 = (p0 % c.ow) * c.sw - c.pw;
-        // Row-tap plans have one group: the inside pixels are one run.
-        float* w = clipped + MR * c.kh * c.kw * icg + y * win;
-        const int64_t lo = std::max<int64_t>(ix0, 0) - ix0;
-        const int64_t hi = std::min<int64_t>(ix0 + win / icg, c.iw) - ix0;
-        std::fill(w, w + lo * icg, 0.f);
-        std::copy(src + at.row + (ix0 + lo) * c.ic, src + at.row + (ix0 + hi) * c.ic,
-                  w + lo * icg);
-        std::fill(w + hi * icg, w + win, 0.f);
-        a[y - y0] = w;
+        a[y - y0] = RowWindow<MR>(c, src + at.row, (p0 % c.ow) * c.sw - c.pw,
+                              clipped + MR * c.kh * c.kw * icg + y * win);
       }
     }
     for (int i = 0; i < ar && !strided; ++i) {

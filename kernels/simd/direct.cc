@@ -51,17 +51,9 @@ HWY_INLINE void RunRowTaps(const DirectPlan& p, const float* src, float* dst) {
         if (nrows == MR && ix0 >= 0 && ix0 + span <= c.iw) {
           for (int64_t j = 0; j < taps; ++j) ts.a[j] = rows[j] + ix0 * c.ic;
         } else {
-          // The padding clips the tile (or it is a row's short last one): its
-          // window of each input row, copied with zeros, keeps the fixed step.
-          const int64_t lo = std::clamp<int64_t>(-ix0, 0, span);
-          const int64_t hi = std::clamp<int64_t>(c.iw - ix0, lo, span);
-          for (int64_t j = 0; j < taps; ++j) {
-            float* w = ts.clipped + MR * c.kh * K + j * ts.win;
-            std::fill(w, w + lo * c.ic, 0.f);
-            std::copy(rows[j] + (ix0 + lo) * c.ic, rows[j] + (ix0 + hi) * c.ic, w + lo * c.ic);
-            std::fill(w + hi * c.ic, w + ts.win, 0.f);
-            ts.a[j] = w;
-          }
+          // The padding clips the tile (or it is a row's short last one).
+          for (int64_t j = 0; j < taps; ++j)
+            ts.a[j] = RowWindow<MR>(c, rows[j], ix0, ts.clipped + MR * c.kh * K + j * ts.win);
         }
         for (int64_t ob = 0; ob < p.ocb; ++ob) {
           const int64_t col0 = ob * p.nr;
